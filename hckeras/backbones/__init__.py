@@ -19,7 +19,7 @@ BACKBONES = {
 }
 
 
-def build_backbone(name, weights=None, input_size=None):
+def build_backbone(name, weights=None, input_size=None, **options):
     """Build a registered backbone.
 
     Args:
@@ -27,10 +27,15 @@ def build_backbone(name, weights=None, input_size=None):
         weights: None (random init), "imagenet" (downloaded where published and
             reachable; a clear error otherwise), or a weights file path.
         input_size: crop side where the backbone allows a choice.
+        **options: the backbone function's own arguments (e.g. `width`,
+            `convs_per_block` of `tiny`).
     """
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")
-    return BACKBONES[name](weights=weights, input_size=input_size)
+    try:
+        return BACKBONES[name](weights=weights, input_size=input_size, **options)
+    except TypeError as error:
+        raise ValueError(f"backbone {name!r} does not take options {sorted(options)}") from error
 
 
 __all__ = ["BACKBONES", "Backbone", "build_backbone"]

@@ -5,18 +5,29 @@ import keras
 from hckeras.backbones.backbone import Backbone, load_local_weights, no_imagenet_weights
 
 
-def tiny(weights=None, input_size=None, width=16, batch_norm=True):
+def tiny(
+    weights=None,
+    input_size=None,
+    width=16,
+    batch_norm=True,
+    batch_norm_momentum=0.9,
+    convs_per_block=(1, 1, 1, 1),
+):
     """conv1 - pool1 - conv2 - pool2 - conv3 - pool3 - conv4 - pool4 - fc6 - fc7.
 
     Each conv is followed by batch normalization (unless `batch_norm=False`) and
-    ReLU; the tap is the ReLU output, named after the conv. Batch normalization
-    lets it train from scratch in minutes.
+    ReLU; block b has `convs_per_block[b - 1]` 3x3 convs, and its tap `conv{b}`
+    is the last one's ReLU output. Batch normalization (momentum 0.9, so that
+    the moving statistics keep up with a short run) lets it train from scratch
+    in minutes.
 
     Args:
         weights: None or the path of a weights file for this graph.
         input_size: square input side, a multiple of 16 (default 64).
         width: channels of conv1; later layers use 2x and 4x.
         batch_norm: normalise each conv's output over the batch.
+        batch_norm_momentum: momentum of the moving mean and variance.
+        convs_per_block: convs in each of the four blocks.
     """
     if weights == "imagenet":
         raise no_imagenet_weights("tiny")
@@ -28,13 +39,18 @@ def tiny(weights=None, input_size=None, width=16, batch_norm=True):
     inputs = keras.Input((size, size, 3), name="image")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="rescale")(inputs)
     channels = (width, 2 * width, 2 * width, 4 * width)
-    for block, filters in enumerate(channels, start=1):
-        x = layers.Conv2D(
-            filters, 3, padding="same", use_bias=not batch_norm, name=f"conv{block}_conv"
-        )(x)
-        if batch_norm:
-            x = layers.BatchNormalization(name=f"conv{block}_bn")(x)
-        x = layers.ReLU(name=f"conv{block}")(x)
+    if len(convs_per_block) != 4 or min(convs_per_block) < 1:
+        raise ValueError(f"convs_per_block must be 4 counts >= 1, got {convs_per_block}")
+    for block, (filters, convs) in enumerate(zip(channels, convs_per_block, strict=True), start=1):
+        for index in range(convs):
+            # The last conv of a block keeps the plain names (conv{b}_conv, conv{b}).
+            name = f"conv{block}" if index == convs - 1 else f"conv{block}_{index + 1}"
+            x = layers.Conv2D(
+                filters, 3, padding="same", use_bias=not batch_norm, name=f"{name}_conv"
+            )(x)
+            if batch_norm:
+                x = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn")(x)
+            x = layers.ReLU(name=name)(x)
         x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(8 * width, activation="relu", name="fc6")(x)

@@ -7,9 +7,9 @@ def register(subparsers):
     )
     parser.add_argument("--suite", default="paper", help="demo or paper (hckeras.experiments)")
     parser.add_argument("--out", required=True, help="output folder, e.g. runs/ablation")
-    parser.add_argument("--train-images", type=int, default=120)
-    parser.add_argument("--val-images", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--train-images", type=int, help="default: the suite's (SUITE_DATA)")
+    parser.add_argument("--val-images", type=int, help="validation and test split size")
+    parser.add_argument("--epochs", type=int, help="default: the suite's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--export",

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 
 from hckeras.experiments.report import write_report
-from hckeras.experiments.suites import CPU_BASE, METRIC_OF_TASK, SUITES
+from hckeras.experiments.suites import CPU_BASE, HEADLINES, METRIC_OF_TASK, SUITE_DATA, SUITES
 from hckeras.io import write_json_atomic
 
 
@@ -13,11 +13,18 @@ def _log(message):
 
 
 def synthetic_splits(out_dir, train_images, val_images, seed):
-    """Generate (or reuse) train and validation sets; returns their JSON paths."""
+    """Generate (or reuse) the train, validation and fresh test sets; returns their
+    JSON paths. The test split (`seed + 2`, as many images as validation) is never
+    seen while training or choosing: it checks that validation figures carry over."""
     from hckeras.data.synthetic import generate
 
     paths = {}
-    for split, count, split_seed in (("train", train_images, seed), ("val", val_images, seed + 1)):
+    splits = (
+        ("train", train_images, seed),
+        ("val", val_images, seed + 1),
+        ("test", val_images, seed + 2),
+    )
+    for split, count, split_seed in splits:
         folder = Path(out_dir) / "data" / split
         json_path = folder / "annotations.json"
         if not json_path.exists():
@@ -27,9 +34,10 @@ def synthetic_splits(out_dir, train_images, val_images, seed):
     return paths
 
 
-def run_experiment(experiment, data, run_dir, epochs, base=None):
+def run_experiment(experiment, data, run_dir, epochs, base=None, cache_dir=None):
     """Train one experiment (resuming if already started), predict the validation
     set from the simulated detections, and evaluate with the task's metric."""
+    from hckeras.experiments.crop_quality import crop_quality
     from hckeras.inference.dataset import predict_dataset
     from hckeras.inference.predictor import load_predictor
     from hckeras.inference.results import write_results
@@ -38,10 +46,12 @@ def run_experiment(experiment, data, run_dir, epochs, base=None):
 
     options = {**CPU_BASE, **(base or {}), **experiment}
     name = options.pop("name")
+    group = options.pop("group", name)
     config = TrainConfig(
         data=str(data["train"]),
         val_data=str(data["val"]),
         epochs=epochs,
+        cache_dir=None if cache_dir is None else str(cache_dir),
         **options,
     )
     run_dir = Path(run_dir) / name
@@ -50,32 +60,59 @@ def run_experiment(experiment, data, run_dir, epochs, base=None):
     result = train(config, run_dir, verbose=2)
     train_seconds = time.perf_counter() - started
     predictor = load_predictor(result["model_path"])
-    detections = Path(data["val"]).parent / "detections_simulated.json"
-    results = predict_dataset(predictor, str(data["val"]), Path(data["val"]).parent, detections)
-    write_results(run_dir / "results.json", results)
     metric = METRIC_OF_TASK[config.task]
-    scores = evaluate_results(str(data["val"]), results, metric=metric)
-    write_json_atomic(run_dir / "metrics.json", scores)
-    _log(f"{name}: {metric} mean {scores['mean']} ({train_seconds:.0f} s training)")
+    scores = {}
+    for split in ("val", "test"):
+        detections = Path(data[split]).parent / "detections_simulated.json"
+        results = predict_dataset(predictor, str(data[split]), Path(data[split]).parent, detections)
+        write_results(run_dir / f"results_{split}.json", results)
+        scores[split] = evaluate_results(str(data[split]), results, metric=metric)
+    write_json_atomic(run_dir / "metrics.json", scores["val"])
+    write_json_atomic(run_dir / "metrics_test.json", scores["test"])
+    quality = crop_quality(result["model_path"], str(data["val"]))
+    _log(
+        f"{name}: {metric} mean {scores['val']['mean']} (test split {scores['test']['mean']}), "
+        f"{quality['name']} {quality['value']:.3f} ({train_seconds:.0f} s training)"
+    )
+    history = result["history"]
     return {
         "name": name,
+        "group": group,
+        "seed": config.seed,
         "task": config.task,
         "taps": config.taps,
         "grid_size": config.grid_size,
         "metric": metric,
-        "scores": scores,
+        "scores": scores["val"],
+        "test_scores": scores["test"],
+        "crop_quality": quality,
         "train_seconds": train_seconds,
-        "final_loss": result["history"]["loss"][-1] if result["history"]["loss"] else None,
+        "final_loss": history["loss"][-1] if history.get("loss") else None,
+        "final_val_loss": history["val_loss"][-1] if history.get("val_loss") else None,
         "run_dir": str(run_dir),
     }
+
+
+def oracle_scores(data, tasks, context_padding):
+    """Task -> scores of ground-truth heatmaps for the validation detections
+    (the ceiling of `hckeras.metrics.oracle`)."""
+    from hckeras.metrics.evaluate import evaluate_results
+    from hckeras.metrics.oracle import oracle_results
+
+    detections = Path(data["val"]).parent / "detections_simulated.json"
+    scores = {}
+    for task in tasks:
+        results = oracle_results(str(data["val"]), detections, task, context_padding)
+        scores[task] = evaluate_results(str(data["val"]), results, metric=METRIC_OF_TASK[task])
+    return scores
 
 
 def run_suite(
     suite,
     out_dir,
-    train_images=120,
-    val_images=30,
-    epochs=20,
+    train_images=None,
+    val_images=None,
+    epochs=None,
     seed=0,
     base=None,
     export_variants=(),
@@ -89,10 +126,17 @@ def run_suite(
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; valid: {', '.join(SUITES)}")
+    sizes = SUITE_DATA[suite]
+    train_images = sizes["train_images"] if train_images is None else train_images
+    val_images = sizes["val_images"] if val_images is None else val_images
+    epochs = sizes["epochs"] if epochs is None else epochs
     out_dir = Path(out_dir)
     data = synthetic_splits(out_dir, train_images, val_images, seed)
-    rows = [run_experiment(e, data, out_dir, epochs, base) for e in SUITES[suite]]
-    write_json_atomic(out_dir / "summary.json", rows)
+    cache = out_dir / "cache"
+    rows = [run_experiment(e, data, out_dir, epochs, base, cache) for e in SUITES[suite]]
+    padding = {**CPU_BASE, **(base or {})}.get("context_padding", 0.1)
+    oracle = oracle_scores(data, sorted({r["task"] for r in rows}), padding)
+    write_json_atomic(out_dir / "summary.json", {"experiments": rows, "oracle": oracle})
     sections, failed = [], []
     if export_variants:
         from hckeras.experiments.export_step import export_section
@@ -106,7 +150,15 @@ def run_suite(
             for r in export_rows
             if r.variant in export_variants and not (r.exported and r.validated)
         ]
-    report = write_report(out_dir, suite, rows, data, extra_sections=sections)
+    report = write_report(
+        out_dir,
+        suite,
+        rows,
+        data,
+        oracle=oracle,
+        extra_sections=sections,
+        headlines=HEADLINES.get(suite, ()),
+    )
     _log(f"wrote {report}")
     if failed:
         raise ValueError(f"exported variants failed or missed a parity floor: {failed}")

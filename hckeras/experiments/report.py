@@ -16,18 +16,31 @@ def _pct(value):
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def _task_table(rows):
-    """Markdown table: one row per category and metric column, one column per experiment."""
+def _task_table(rows, oracle=None):
+    """Markdown table: one row per category and metric column, one column per
+    experiment, and the oracle (ground-truth heatmaps, the ceiling) last; then the
+    means on the fresh test split and the heatmap quality on ground-truth boxes."""
     columns = rows[0]["scores"]["columns"]
-    header = ["", *[r["name"] for r in rows]]
+    header = ["", *[r["name"] for r in rows]] + (["oracle (ceiling)"] if oracle else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     categories = [(c["id"], c["name"]) for c in rows[0]["scores"]["rows"]]
     for index, column in enumerate(columns):
         for position, (_, name) in enumerate(categories):
-            cells = [_pct(r["scores"]["rows"][position]["values"][index]) for r in rows]
+            scored = [*rows, {"scores": oracle}] if oracle else rows
+            cells = [_pct(r["scores"]["rows"][position]["values"][index]) for r in scored]
             lines.append(f"| {name} {column} | " + " | ".join(cells) + " |")
         means = [_pct(r["scores"]["mean"][index]) for r in rows]
+        means += [_pct(oracle["mean"][index])] if oracle else []
         lines.append(f"| **mean {column}** | " + " | ".join(f"**{m}**" for m in means) + " |")
+    blank = [""] if oracle else []
+    if all("test_scores" in r for r in rows):
+        for index, column in enumerate(columns):
+            cells = [_pct(r["test_scores"]["mean"][index]) for r in rows]
+            lines.append(f"| mean {column}, fresh test split | " + " | ".join(cells + blank) + " |")
+    if all("crop_quality" in r for r in rows):
+        name = rows[0]["crop_quality"]["name"]
+        cells = [_pct(r["crop_quality"]["value"]) for r in rows]
+        lines.append(f"| {name} | " + " | ".join(cells + (["100.0"] if oracle else [])) + " |")
     return "\n".join(lines)
 
 
@@ -61,29 +74,83 @@ def _overlays(out_dir, rows, data, count=3, min_score=0.5):
     return figures
 
 
-def write_report(out_dir, suite, rows, data, extra_sections=()):
-    """Write `out_dir/report.md` from `run_experiment` rows; returns its path."""
+def headline_differences(rows, pairs):
+    """`[(a, b, column, [difference per seed], mean)]` of experiment groups `a`
+    minus `b` on their first metric columns, over the seeds both were run with."""
+    by_group = {}
+    for r in rows:
+        by_group.setdefault(r.get("group", r["name"]), {})[r.get("seed", 0)] = r
+    found = []
+    for a, b in pairs:
+        if a not in by_group or b not in by_group:
+            continue
+        seeds = sorted(set(by_group[a]) & set(by_group[b]))
+        columns = by_group[a][seeds[0]]["scores"]["columns"]
+        for index, column in enumerate(columns):
+            differences = [
+                by_group[a][s]["scores"]["mean"][index] - by_group[b][s]["scores"]["mean"][index]
+                for s in seeds
+            ]
+            found.append((a, b, column, differences, sum(differences) / len(differences)))
+    return found
+
+
+def _headline_table(rows, pairs):
+    found = headline_differences(rows, pairs)
+    if not found:
+        return []
+    lines = [
+        "## Headline differences (points, per seed and mean)",
+        "",
+        "| comparison | metric | per seed | mean |",
+        "|---|---|---|---|",
+    ]
+    for a, b, column, differences, mean in found:
+        per_seed = ", ".join(f"{100 * d:+.1f}" for d in differences)
+        lines.append(f"| {a} - {b} | {column} | {per_seed} | {100 * mean:+.1f} |")
+    return ["", *lines]
+
+
+def _loss(value):
+    return "-" if value is None else f"{value:.4f}"
+
+
+def write_report(out_dir, suite, rows, data, oracle=None, extra_sections=(), headlines=()):
+    """Write `out_dir/report.md` from `run_experiment` rows; returns its path.
+
+    `oracle`: task -> scores of ground-truth heatmaps on the same detections
+    (`ablation.oracle_scores`), shown as the last column of each task table.
+    `headlines`: pairs of experiment groups whose differences get their own table.
+    """
     out_dir = Path(out_dir)
+    oracle = oracle or {}
     lines = [
         f"# hckeras {suite} report",
         "",
         "Synthetic articulated-object data (`hckeras synth`), tiny backbone on CPU, "
         "boxes from `detections_simulated.json` (jittered ground truth with misses and "
-        "false positives, not a detector). Values are percentages.",
+        "false positives, not a detector). Metric tables are in percent. The oracle "
+        "column gives each detection the ground truth of its best-overlapping object "
+        "through the same box: the ceiling of these detections. The last rows of each "
+        "table: the means on a fresh test split of another seed, and the heatmap quality "
+        "on ground-truth boxes (detection taken out).",
         "",
-        "| experiment | task | taps | grid | final loss | training (s) |",
-        "|---|---|---|---|---|---|",
+        "| experiment | task | taps | grid | final loss | final val loss | training (s) | curves |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        loss = "-" if r["final_loss"] is None else f"{r['final_loss']:.4f}"
+        curves = Path(r["run_dir"]) / "curves.png"
+        link = f"[png]({curves.relative_to(out_dir)})" if curves.exists() else "-"
         lines.append(
             f"| {r['name']} | {r['task']} | {r['taps']} | {r['grid_size']}x{r['grid_size']} "
-            f"| {loss} | {r['train_seconds']:.0f} |"
+            f"| {_loss(r['final_loss'])} | {_loss(r.get('final_val_loss'))} "
+            f"| {r['train_seconds']:.0f} | {link} |"
         )
     for task, title in TASK_TITLES.items():
         task_rows = [r for r in rows if r["task"] == task]
         if task_rows:
-            lines += ["", f"## {title}", "", _task_table(task_rows)]
+            lines += ["", f"## {title}", "", _task_table(task_rows, oracle.get(task))]
+    lines += _headline_table(rows, headlines)
     figures = _overlays(out_dir, rows, data)
     if figures:
         lines += ["", "## Examples: image, fc7 only, hypercolumn (paper Figure 4)", ""]

@@ -1,23 +1,34 @@
 """Named experiment suites: each experiment is a set of `TrainConfig` overrides.
 
 An ablation is a different argument, not different code: "fc7 only" is
-`taps={"fc7": 1}`, a 1x1 grid is `grid_size=1`.
+`taps={"fc7": 1}`, a 1x1 grid is `grid_size=1`. `SUITE_DATA` gives each suite's
+data set sizes and epochs; `HEADLINES` the comparisons reported per seed.
+`RECIPE_GRID` is the experiment that chose the `synthetic-cpu` preset
+(docs/training.md, "Choosing the recipe").
 """
 
-# Small CPU settings shared by every experiment of a suite (tiny backbone).
-CPU_BASE = {
-    "backbone": "tiny",
-    "input_size": 96,
-    "output_size": 32,
-    "grid_size": 5,
-    "batch_size": 16,
-    "learning_rate": 2e-3,
-    "boxes_per_instance": 2,
-    "workers": 2,
-}
+from hckeras.training.presets import preset_options
 
-HYPERCOLUMN_TAPS = {"fc7": 1, "conv4": 1, "pool2": 3}
+# The CPU recipe shared by every experiment of a suite.
+CPU_BASE = preset_options("synthetic-cpu")
+
+HYPERCOLUMN_TAPS = dict(CPU_BASE["taps"])
 FC7_ONLY = {"fc7": 1}
+
+
+def with_seeds(experiment, seeds):
+    """Copies of `experiment` trained from other seeds (initial weights, boxes,
+    order, augmentation), named `NAME_seedN` after the first, in group NAME."""
+    return [
+        {
+            **experiment,
+            "name": experiment["name"] if i == 0 else f"{experiment['name']}_seed{seed}",
+            "group": experiment["name"],
+            "seed": seed,
+        }
+        for i, seed in enumerate(seeds)
+    ]
+
 
 SUITES = {
     # Table 2's comparison: hypercolumn vs fc7 only, segmentation.
@@ -25,16 +36,37 @@ SUITES = {
         {"name": "hypercolumn", "task": "segmentation", "taps": HYPERCOLUMN_TAPS},
         {"name": "fc7_only", "task": "segmentation", "taps": FC7_ONLY},
     ],
-    # Tables 1-4 shaped: taps, grid sizes, keypoints and parts against fc7 only.
+    # Tables 1-4 shaped: taps, grid sizes, keypoints and parts against fc7 only; the
+    # headline segmentation comparisons over two seeds.
     "paper": [
-        {"name": "hypercolumn", "task": "segmentation", "taps": HYPERCOLUMN_TAPS},
-        {"name": "fc7_only", "task": "segmentation", "taps": FC7_ONLY},
-        {"name": "grid_1x1", "task": "segmentation", "taps": HYPERCOLUMN_TAPS, "grid_size": 1},
+        *with_seeds(
+            {"name": "hypercolumn", "task": "segmentation", "taps": HYPERCOLUMN_TAPS}, (0, 1)
+        ),
+        *with_seeds({"name": "fc7_only", "task": "segmentation", "taps": FC7_ONLY}, (0, 1)),
+        *with_seeds(
+            {"name": "grid_1x1", "task": "segmentation", "taps": HYPERCOLUMN_TAPS, "grid_size": 1},
+            (0, 1),
+        ),
         {"name": "grid_2x2", "task": "segmentation", "taps": HYPERCOLUMN_TAPS, "grid_size": 2},
         {"name": "keypoints_hypercolumn", "task": "keypoints", "taps": HYPERCOLUMN_TAPS},
         {"name": "keypoints_fc7_only", "task": "keypoints", "taps": FC7_ONLY},
         {"name": "parts_hypercolumn", "task": "parts", "taps": HYPERCOLUMN_TAPS},
         {"name": "parts_fc7_only", "task": "parts", "taps": FC7_ONLY},
+    ],
+}
+
+SUITE_DATA = {
+    "demo": {"train_images": 600, "val_images": 100, "epochs": 6},
+    "paper": {"train_images": 600, "val_images": 100, "epochs": 6},
+}
+
+HEADLINES = {
+    "demo": [("hypercolumn", "fc7_only")],
+    "paper": [
+        ("hypercolumn", "fc7_only"),
+        ("hypercolumn", "grid_1x1"),
+        ("keypoints_hypercolumn", "keypoints_fc7_only"),
+        ("parts_hypercolumn", "parts_fc7_only"),
     ],
 }
 

@@ -17,13 +17,24 @@ class TrainConfig:
     """A training run, as plain keyword arguments with defaults.
 
     `taps=None` uses the backbone's paper default; `input_size=None` the
-    backbone's own size.
+    backbone's own size. `TrainConfig.from_preset(name, data=...)` starts from
+    a named recipe (`hckeras.training.presets.PRESETS`).
+
+    Optimisation: Adam (AdamW when `weight_decay > 0`) at `learning_rate`,
+    constant or (`lr_schedule="cosine"`) decayed to 0 along a half cosine over
+    all steps, after a linear warm-up from 0 over `warmup_epochs` epochs.
+    `cache_dir`: train from cached shards (`hckeras.data.shards`) built there,
+    `boxes_per_instance` jittered boxes per instance drawn once.
+    `batch_norm_momentum`: set on every BatchNormalization layer of a new
+    model (short runs from scratch need about 0.9 so that the moving statistics
+    follow the weights; None keeps the backbone's own).
     """
 
     data: str
     images: str | None = None
     task: str = "segmentation"
     backbone: str = "tiny"
+    backbone_options: dict | None = None
     taps: dict | None = None
     grid_size: int = 5
     output_size: int = 50
@@ -33,10 +44,15 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 16
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    weight_decay: float = 0.0
     boxes_per_instance: int = 1
     min_iou: float = 0.7
     context_padding: float = 0.1
     augment: bool = True
+    cache_dir: str | None = None
+    batch_norm_momentum: float | None = None
     val_data: str | None = None
     val_images: str | None = None
     category_ids: list | None = None
@@ -49,6 +65,13 @@ class TrainConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_preset(cls, name, **overrides):
+        """The named recipe of `PRESETS`, with `overrides` (e.g. `data=...`)."""
+        from hckeras.training.presets import preset_options
+
+        return cls(**{**preset_options(name), **overrides})
 
     @classmethod
     def from_dict(cls, values):

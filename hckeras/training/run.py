@@ -16,6 +16,7 @@ import keras
 from hckeras.backbones import build_backbone
 from hckeras.data.coco import CocoDataset
 from hckeras.data.dataset import training_dataset, validation_dataset
+from hckeras.data.shards import ShardDataset, build_shards
 from hckeras.io import save_model_atomic
 from hckeras.losses import HypercolumnLoss
 from hckeras.model_spec import ModelSpec, spec_path
@@ -49,20 +50,78 @@ def _datasets(config, input_size, layout=None):
         category_ids=config.category_ids,
         workers=config.workers,
     )
-    train = training_dataset(
-        coco,
-        min_iou=config.min_iou,
-        boxes_per_instance=config.boxes_per_instance,
-        augment=config.augment,
-        seed=config.seed,
-        small_box_weight=config.small_box_weight,
-        layout=layout,
-        **common,
-    )
+    if config.cache_dir:
+        shards = build_shards(
+            coco,
+            config.cache_dir,
+            task=config.task,
+            input_size=input_size,
+            output_size=config.output_size,
+            boxes_per_instance=config.boxes_per_instance,
+            min_iou=config.min_iou,
+            context_padding=config.context_padding,
+            category_ids=config.category_ids,
+            seed=config.seed,
+            layout=layout,
+            workers=config.workers,
+        )
+        train = ShardDataset(
+            shards,
+            batch_size=config.batch_size,
+            augment=config.augment,
+            seed=config.seed,
+            small_box_weight=config.small_box_weight,
+            workers=config.workers,
+        )
+    else:
+        train = training_dataset(
+            coco,
+            min_iou=config.min_iou,
+            boxes_per_instance=config.boxes_per_instance,
+            augment=config.augment,
+            seed=config.seed,
+            small_box_weight=config.small_box_weight,
+            layout=layout,
+            **common,
+        )
     val = None
     if config.val_data:
         val = validation_dataset(config.val_data, config.val_images, layout=train.layout, **common)
     return train, val
+
+
+def _optimizer(config, steps_per_epoch):
+    """Adam or AdamW with the config's learning-rate schedule (see `TrainConfig`)."""
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = min(int(round(config.warmup_epochs * steps_per_epoch)), total - 1)
+    if config.lr_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else config.learning_rate,
+            decay_steps=total - warmup,
+            warmup_target=config.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
+    elif config.lr_schedule == "constant":
+        rate = config.learning_rate
+        if warmup:
+            rate = keras.optimizers.schedules.CosineDecay(
+                0.0, decay_steps=1, alpha=1.0, warmup_target=rate, warmup_steps=warmup
+            )
+    else:
+        raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; valid: constant, cosine")
+    if config.weight_decay:
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(rate)
+
+
+def _set_batch_norm_momentum(model, momentum):
+    if momentum is None:
+        return
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"batch_norm_momentum must be in [0, 1), got {momentum}")
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = float(momentum)
 
 
 def _set_precision(policy):
@@ -95,6 +154,25 @@ def _callbacks(run_dir):
     return callbacks
 
 
+def compiled_model(config, backbone, num_maps, steps_per_epoch):
+    """The config's hypercolumn model on `backbone`, compiled with its loss and
+    optimizer (`steps_per_epoch` sets the learning-rate schedule's length)."""
+    model = build_hypercolumn_model(
+        backbone,
+        taps=config.taps,
+        grid_size=config.grid_size,
+        num_maps=num_maps,
+        output_size=config.output_size,
+    )
+    _set_batch_norm_momentum(model, config.batch_norm_momentum)
+    model.compile(
+        _optimizer(config, steps_per_epoch),
+        loss=HypercolumnLoss(config.grid_size, config.output_size, mode=config.loss_mode),
+        jit_compile=config.jit_compile,
+    )
+    return model
+
+
 def train(config, run_dir, verbose="auto"):
     """Train (or resume) the run described by `config` in `run_dir`.
 
@@ -117,20 +195,10 @@ def train(config, run_dir, verbose="auto"):
         model, epochs_done = resume_state(run_dir)
         if model is None:
             keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
-            backbone = build_backbone(config.backbone, config.weights, config.input_size)
+            options = config.backbone_options or {}
+            backbone = build_backbone(config.backbone, config.weights, config.input_size, **options)
             train_data, val_data = _datasets(config, backbone.input_size)
-            model = build_hypercolumn_model(
-                backbone,
-                taps=config.taps,
-                grid_size=config.grid_size,
-                num_maps=train_data.layout.num_maps,
-                output_size=config.output_size,
-            )
-            model.compile(
-                keras.optimizers.Adam(config.learning_rate),
-                loss=HypercolumnLoss(config.grid_size, config.output_size, mode=config.loss_mode),
-                jit_compile=config.jit_compile,
-            )
+            model = compiled_model(config, backbone, train_data.layout.num_maps, len(train_data))
             taps = dict(backbone.default_taps if config.taps is None else config.taps)
         else:
             train_data, val_data = _datasets(config, tuple(model.input.shape[1:3]))

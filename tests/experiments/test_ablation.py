@@ -1,0 +1,57 @@
+import json
+
+import pytest
+
+from hckeras.experiments.ablation import run_suite
+from hckeras.experiments.report import headline_differences
+
+SMALL = {
+    "input_size": 32,
+    "output_size": 8,
+    "grid_size": 2,
+    "batch_size": 8,
+    "backbone_options": {"convs_per_block": [1, 1, 1, 1]},
+    "workers": 0,
+}
+
+
+@pytest.mark.slow
+def test_demo_suite_report_has_the_ceiling_test_split_and_quality_rows(tmp_path):
+    rows = run_suite("demo", tmp_path, train_images=3, val_images=2, epochs=1, base=SMALL)
+    assert [r["name"] for r in rows] == ["hypercolumn", "fc7_only"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    oracle = summary["oracle"]["segmentation"]["mean"]
+    assert all(0.5 < v <= 1.0 for v in oracle)  # jittered detections, true masks
+    for row in rows:
+        assert row["test_scores"]["columns"] == ["AP@0.5", "AP@0.7"]
+        assert 0.0 <= row["crop_quality"]["value"] <= 1.0
+        assert row["crop_quality"]["count"] > 0
+        assert row["final_val_loss"] is not None
+    assert any((tmp_path / "cache").iterdir())  # both models trained from one cache
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    report = (tmp_path / "report.md").read_text()
+    assert "oracle (ceiling)" in report
+    assert f"**{100 * oracle[0]:.1f}**" in report
+    assert "fresh test split" in report and "mask IoU (GT boxes)" in report
+    assert "hypercolumn - fc7_only" in report
+
+
+def test_headline_differences_pair_the_seeds():
+    def row(name, group, seed, values):
+        return {
+            "name": name,
+            "group": group,
+            "seed": seed,
+            "scores": {"columns": ["AP@0.5", "AP@0.7"], "mean": values},
+        }
+
+    rows = [
+        row("a", "a", 0, [0.6, 0.4]),
+        row("a_seed1", "a", 1, [0.5, 0.3]),
+        row("b", "b", 0, [0.4, 0.1]),
+        row("b_seed1", "b", 1, [0.4, 0.2]),
+    ]
+    found = headline_differences(rows, [("a", "b"), ("a", "missing")])
+    assert [(a, b, c) for a, b, c, _, _ in found] == [("a", "b", "AP@0.5"), ("a", "b", "AP@0.7")]
+    assert found[0][3] == pytest.approx([0.2, 0.1]) and found[0][4] == pytest.approx(0.15)
+    assert found[1][3] == pytest.approx([0.3, 0.1]) and found[1][4] == pytest.approx(0.2)

@@ -69,7 +69,9 @@ def write_report(out_dir, suite, rows, data, extra_sections=()):
         "",
         "Synthetic articulated-object data (`hckeras synth`), tiny backbone on CPU, "
         "boxes from `detections_simulated.json` (jittered ground truth with misses and "
-        "false positives, not a detector). Values are percentages.",
+        "false positives, not a detector). The metric tables give percentages (APr, APK "
+        "and APr-part x 100); the LiteRT export table, where present, gives fractions in "
+        "[0, 1], as `hckeras export` prints them.",
         "",
         "| experiment | task | taps | grid | final loss | training (s) |",
         "|---|---|---|---|---|---|",

@@ -24,6 +24,9 @@ def read_detections(detections, min_score=None):
     for index, detection in enumerate(detections):
         if not isinstance(detection, dict) or "image_id" not in detection:
             raise ValueError(f"{source}: detections[{index}] is not a COCO result with an image_id")
+        missing = [key for key in ("bbox", "category_id") if key not in detection]
+        if missing:
+            raise ValueError(f"{source}: detections[{index}] has no {', '.join(missing)}")
     if min_score is not None:
         detections = [
             d

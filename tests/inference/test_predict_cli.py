@@ -144,6 +144,18 @@ def test_detections_that_are_not_a_list_name_the_file(workspace):
         _run(argv)
 
 
+def test_detection_without_bbox_names_the_file_and_entry(workspace):
+    detections = json.loads((workspace / "dets.json").read_text())
+    del detections[2]["bbox"]
+    (workspace / "dets.json").write_text(json.dumps(detections))
+    argv = ["--model", str(workspace / "run" / "model.keras"), "--out", str(workspace / "o")]
+    argv += ["--image", str(workspace / "images" / "000007.png")]
+    argv += ["--detections", str(workspace / "dets.json")]
+    message = f"detections file {workspace / 'dets.json'}: detections[2] has no bbox"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _run(argv)
+
+
 def test_nan_scores_are_skipped_and_counted_even_with_min_score(workspace, capsys):
     detections = json.loads((workspace / "dets.json").read_text())
     detections[1]["score"] = float("nan")

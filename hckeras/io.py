@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader never sees a half-written artifact."""
+"""Atomic, durable file writes: a reader never sees a half-written artifact, and a
+finished write survives a crash (the file and its folder entry are fsynced)."""
 
 import json
 import os
@@ -22,7 +23,30 @@ def write_bytes_atomic(path, data):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
     return path
+
+
+def fsync_file(path):
+    """Flush a file's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path):
+    """Flush a folder's entries (a rename into it) to disk; a no-op where folders
+    cannot be opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(path, text):
@@ -35,14 +59,16 @@ def write_json_atomic(path, obj, indent=2):
 
 def save_model_atomic(model, path):
     """`model.save(path)` (a `.keras` file) through a temporary `.keras` file in the
-    same folder and `os.replace`."""
+    same folder, fsynced, and `os.replace`; the folder is fsynced after the rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.keras")
     try:
         model.save(tmp)
+        fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
     return path

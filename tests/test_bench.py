@@ -1,11 +1,27 @@
 import pytest
 
 from hckeras.bench.head import bench_head
-from hckeras.bench.training import bench_training
+from hckeras.bench.training import bench_training, format_training_report
 from hckeras.data.synthetic import generate
 
 
-def test_training_bench_reports_consistent_rates(tmp_path):
+class _Clock:
+    """A `time` stand-in whose `perf_counter` advances `tick` seconds per call."""
+
+    def __init__(self, tick):
+        self.tick, self.calls = tick, 0
+
+    def perf_counter(self):
+        self.calls += 1
+        return self.calls * self.tick
+
+
+def test_training_bench_rates_count_samples_over_timed_steps(tmp_path, monkeypatch):
+    import hckeras.bench.training
+    import hckeras.data.throughput
+
+    monkeypatch.setattr(hckeras.bench.training, "time", _Clock(0.5))
+    monkeypatch.setattr(hckeras.data.throughput, "time", _Clock(0.5))
     data = generate(tmp_path / "synth", 3, seed=5)
     results = bench_training(
         str(data),
@@ -17,11 +33,16 @@ def test_training_bench_reports_consistent_rates(tmp_path):
         steps=3,
         workers=0,
     )
-    for key in ("pipeline_samples_per_s", "model_only_images_per_s", "end_to_end_images_per_s"):
-        assert results[key] > 0
-    ratio = results["end_to_end_images_per_s"] / results["model_only_images_per_s"]
-    assert results["end_to_end_over_model_only"] == pytest.approx(ratio)
+    # Pipeline and model only: 3 batches of 4 between two clock reads (0.5 s).
+    assert results["pipeline_samples_per_s"] == pytest.approx(12 / 0.5)
+    assert results["model_only_images_per_s"] == pytest.approx(12 / 0.5)
+    # End to end: each of the 3 timed steps (warm-up excluded) is one tick.
+    assert results["end_to_end_images_per_s"] == pytest.approx(12 / (3 * 0.5))
+    assert results["end_to_end_over_model_only"] == pytest.approx(1 / 3)
     assert results["setup"]["input_size"] == [32, 32]
+    assert format_training_report(results).splitlines()[-1].split() == [
+        "end", "to", "end", "8.0", "images/s", "(33%", "of", "model", "only)"
+    ]  # fmt: skip
 
 
 @pytest.mark.slow

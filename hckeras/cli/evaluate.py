@@ -5,11 +5,13 @@
     hckeras evaluate --model runs/x/model.keras --gt annotations.json \
         --detections detections.json --metric apr   # predicts first
 
-Prints one row per category and the mean; `--json` also writes the report of
+Prints one row per category and the mean, and on stderr the ground-truth annotations
+that failed validation (skipped, by id); `--json` also writes the report of
 `hckeras.metrics.evaluate_results` (written to a temporary file, then renamed).
 """
 
 import os
+import sys
 
 
 def register(subparsers):
@@ -66,6 +68,8 @@ def run(args):
     report = evaluate_results(
         args.gt, results, args.metric, args.iou, args.ap_method, alpha=args.alpha
     )
+    if report["skipped"]["counts"]:
+        print(f"{args.gt}: {format_skipped(report['skipped'])}", file=sys.stderr)
     print(format_report(report))
     if args.json:
         from hckeras.io import write_json_atomic
@@ -84,6 +88,17 @@ def predict_results(args):
     images = args.images or os.path.dirname(os.path.abspath(args.gt))
     predictor = load_predictor(args.model)
     return predict_dataset(predictor, args.gt, images, args.detections, min_score=args.min_score)
+
+
+def format_skipped(skipped, max_ids=10):
+    """The `skipped` part of a report, one line per reason with up to `max_ids` ids."""
+    lines = [f"skipped ground-truth annotations: {sum(skipped['counts'].values())}"]
+    for reason, entries in sorted(skipped["annotations"].items()):
+        ids = ", ".join(str(e["id"]) for e in entries[:max_ids])
+        more = f" ... and {len(entries) - max_ids} more" if len(entries) > max_ids else ""
+        details = f" ({entries[0]['detail']})" if entries[0]["detail"] else ""
+        lines.append(f"  {reason}: annotations {ids}{more}{details}")
+    return "\n".join(lines)
 
 
 def _cell(value):

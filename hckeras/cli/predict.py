@@ -15,7 +15,6 @@ docs/data_format.md). Which detections belong to an image:
   a numeric stem with no detections gets none, and anything else is an error.
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -127,10 +126,7 @@ def run(args):
     groups = group_by_image(read_detections(args.detections, min_score=args.min_score))
     gt = None
     if args.gt:
-        with open(args.gt) as file:
-            gt = json.load(file)
-        if not isinstance(gt, dict) or "images" not in gt or "categories" not in gt:
-            raise ValueError(f"{args.gt} is not COCO ground truth with images and categories")
+        gt = read_ground_truth_images(args.gt)
     image_ids = assign_image_ids(paths, set(groups), None if gt is None else gt["images"])
 
     predictor = load_predictor(
@@ -167,6 +163,24 @@ def run(args):
         print(f"skipped {total} detections: {reasons}", file=sys.stderr)
     print(f"wrote {len(results)} results to {out / 'results.json'}")
     return 0
+
+
+def read_ground_truth_images(path):
+    """The COCO dict of `path`, its image entries checked (the errors name file and entry)."""
+    from hckeras.data.coco import image_entry_problem, read_json
+
+    gt = read_json(path, "ground-truth file")
+    if not isinstance(gt, dict) or not isinstance(gt.get("images"), list) or "categories" not in gt:
+        raise ValueError(f"{path} is not COCO ground truth with images and categories")
+    for index, image in enumerate(gt["images"]):
+        problem = image_entry_problem(image)
+        has_id = isinstance(image, dict) and "id" in image
+        if problem is None and not has_id:
+            problem = "has no id"
+        if problem:
+            where = f"images[{index}]" + (f" (id {image['id']!r})" if has_id else "")
+            raise ValueError(f"ground-truth file {path}: {where} {problem}")
+    return gt
 
 
 def _layout_categories(spec):

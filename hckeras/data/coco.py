@@ -7,7 +7,8 @@ polygon, box outside its image, keypoint outside its image, unknown category,
 missing image file, ...) is skipped and recorded in a `SkipReport` with its id
 and the reason, so that a long training run neither crashes on it nor drops it
 silently. `CocoDataset.instances(task)` applies the task's own requirements
-(a `parts_file` for parts, labelled keypoints for keypoints).
+(a `parts_file` for parts, labelled keypoints for keypoints). The metrics read
+their ground truth with the same checks (`CocoDataset(..., evaluation=True)`).
 
     data = CocoDataset.load("synthetic/annotations.json")
     print(data.report.format())
@@ -19,6 +20,7 @@ import contextlib
 import io
 import json
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 
@@ -130,15 +132,35 @@ class SkipReport:
         return self.format()
 
 
-def _read_json(json_path):
+def read_json(json_path, what="annotation file"):
+    """The parsed JSON of a user-supplied file; errors name the file (`what` says its role)."""
     if not os.path.isfile(json_path):
-        raise FileNotFoundError(f"annotation file not found: {json_path}")
+        raise FileNotFoundError(f"{what} not found: {json_path}")
     try:
         with open(json_path, encoding="utf-8") as f:
             data = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{json_path} is not a JSON file: {error}") from error
+        raise ValueError(f"{what} {json_path} is not a JSON file: {error}") from error
     return data
+
+
+def image_entry_problem(image):
+    """A description of what makes a COCO image entry unusable, or None.
+
+    Usable: a dict with an `id`, a `file_name` and positive integer `width` and `height`.
+    """
+    if not isinstance(image, dict):
+        return f"is a {type(image).__name__}, not an object"
+    missing = [key for key in ("file_name", "width", "height") if key not in image]
+    if missing:
+        return f"has no {', '.join(missing)}"
+    try:
+        height, width = int(image["height"]), int(image["width"])
+    except (TypeError, ValueError):
+        return f"has a non-integer size {image['width']!r}x{image['height']!r}"
+    if height <= 0 or width <= 0:
+        return f"is {width}x{height}"
+    return None
 
 
 def _check_coco(data, source):
@@ -166,6 +188,11 @@ def _finite_numbers(values):
     # A NaN or infinity makes the sum non-finite (so would an overflowing sum of
     # absurdly large coordinates, which are no better).
     return numbers if math.isfinite(sum(numbers)) else None
+
+
+def is_finite_number(value):
+    """True for an int or float (not a bool) that is neither NaN nor infinite."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _polygon_area(coords):
@@ -202,6 +229,20 @@ def _segmentation_problem(segmentation, height, width):
     return "invalid_segmentation", f"segmentation of type {type(segmentation).__name__}"
 
 
+def _bbox_problem(bbox, height, width):
+    numbers = _finite_numbers(bbox)
+    if numbers is None or len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
+        return "invalid_bbox", f"bbox {bbox}"
+    x0, y0, w, h = numbers
+    if (
+        min(x0, y0) < -BOX_TOLERANCE
+        or x0 + w > width + BOX_TOLERANCE
+        or y0 + h > height + BOX_TOLERANCE
+    ):
+        return "bbox_outside_image", f"bbox {numbers} in a {width}x{height} image"
+    return None
+
+
 def _keypoints_problem(keypoints, num_names, height, width):
     values = _finite_numbers(keypoints)
     if values is None or len(values) % 3:
@@ -234,11 +275,15 @@ class CocoDataset:
         coco: the `pycocotools.coco.COCO` index over the usable annotations.
     """
 
-    def __init__(self, data, json_path=None, images_dir=None, root=None):
+    def __init__(self, data, json_path=None, images_dir=None, root=None, *, evaluation=False):
         """Validate an already-parsed COCO dict (`load` reads one from a file).
 
         `root` (default: the JSON's folder, or ".") is where `parts_file` paths
         start; `images_dir` (default: `root`) is where image `file_name`s start.
+        `evaluation=True` reads the ground truth of a metric: the same checks,
+        except that crowd regions are kept (the metrics ignore detections on
+        them), image files need not exist, a `bbox` is checked only if present,
+        and a file without usable annotations is not an error.
         """
         source = json_path or "COCO dict"
         _check_coco(data, source)
@@ -252,9 +297,10 @@ class CocoDataset:
             if isinstance(image, dict) and "id" in image
         }
         self._categories_by_id = {c["id"]: c for c in self.categories if "id" in c}
+        self.evaluation = evaluation
         self.report = SkipReport()
         self.annotations = self._validate(data["annotations"])
-        if not self.annotations:
+        if not self.annotations and not evaluation:
             raise ValueError(
                 f"{source}: no usable annotation among {len(data['annotations'])}\n"
                 + self.report.format()
@@ -283,7 +329,7 @@ class CocoDataset:
                 the missing key), or no annotation is usable.
         """
         json_path = os.fspath(json_path)
-        return cls(_read_json(json_path), json_path=json_path, images_dir=images_dir)
+        return cls(read_json(json_path), json_path=json_path, images_dir=images_dir)
 
     def category(self, category_id):
         """The category entry of `category_id`."""
@@ -342,36 +388,28 @@ class CocoDataset:
         return kept
 
     def _annotation_problem(self, annotation, file_exists):
-        if annotation.get("iscrowd", 0):
+        if annotation.get("iscrowd", 0) and not self.evaluation:
             return "crowd", ""
         image = self.images.get(annotation.get("image_id"))
         if image is None:
             return "unknown_image", f"image_id {annotation.get('image_id')}"
-        try:
-            height, width = int(image["height"]), int(image["width"])
-            file_name = image["file_name"]
-        except (KeyError, TypeError, ValueError):
-            return "invalid_image_entry", f"image {image['id']}"
-        if height <= 0 or width <= 0:
-            return "invalid_image_entry", f"image {image['id']} is {width}x{height}"
-        path = os.path.join(self.images_dir, file_name)
-        if path not in file_exists:
-            file_exists[path] = os.path.exists(path)
-        if not file_exists[path]:
-            return "missing_image_file", path
+        problem = image_entry_problem(image)
+        if problem:
+            return "invalid_image_entry", f"image {image['id']} {problem}"
+        height, width = int(image["height"]), int(image["width"])
+        if not self.evaluation:
+            path = os.path.join(self.images_dir, image["file_name"])
+            if path not in file_exists:
+                file_exists[path] = os.path.exists(path)
+            if not file_exists[path]:
+                return "missing_image_file", path
         category = self._categories_by_id.get(annotation.get("category_id"))
         if category is None:
             return "unknown_category", f"category_id {annotation.get('category_id')}"
-        bbox = _finite_numbers(annotation.get("bbox"))
-        if bbox is None or len(bbox) != 4 or bbox[2] <= 0 or bbox[3] <= 0:
-            return "invalid_bbox", f"bbox {annotation.get('bbox')}"
-        x0, y0, w, h = bbox
-        if (
-            min(x0, y0) < -BOX_TOLERANCE
-            or x0 + w > width + BOX_TOLERANCE
-            or y0 + h > height + BOX_TOLERANCE
-        ):
-            return "bbox_outside_image", f"bbox {bbox} in a {width}x{height} image"
+        if not self.evaluation or "bbox" in annotation:
+            problem = _bbox_problem(annotation.get("bbox"), height, width)
+            if problem:
+                return problem
         if annotation.get("segmentation"):
             problem = _segmentation_problem(annotation["segmentation"], height, width)
             if problem:

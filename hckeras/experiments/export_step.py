@@ -15,7 +15,7 @@ def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20):
         training_dataset,
         validation_dataset,
     )
-    from hckeras.export.benchmark import format_table, run_export_benchmark, task_accuracy
+    from hckeras.export.benchmark import run_export_benchmark, task_accuracy
     from hckeras.export.qat import QATConfig
     from hckeras.model_spec import ModelSpec, spec_path
 
@@ -51,18 +51,26 @@ def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20):
             str(data["val"]), Path(data["val"]).parent, detections, num_threads=1
         ),
     )
-    section = "\n".join(
+    return format_export_section(model_path, rows, len(crops)), rows
+
+
+def format_export_section(model_path, rows, eval_count):
+    """The report's markdown section for `run_export_benchmark` rows."""
+    from hckeras.export.benchmark import format_table
+
+    return "\n".join(
         [
             f"## LiteRT export of `{Path(model_path).parent.name}` (`hckeras export`)",
             "",
-            "Parity against the Keras model on held-out validation crops, accuracy on the "
-            "validation set with the simulated detections, CPU latency per crop (XNNPACK, "
-            "median); the backbone row is the bare backbone, exported and timed the same way. "
-            f"A variant validates when it meets its parity floors and loses at most "
-            f"{100 * MAX_ACCURACY_DROP:.0f} point of accuracy; QAT, which fine-tunes the "
-            "weights, is held to the accuracy floor only.",
+            f"Parity against the Keras model on the first {eval_count} validation crops, "
+            "accuracy on the validation set with the simulated detections, CPU latency per crop "
+            "(XNNPACK, median); the backbone row is the bare backbone, exported and timed the "
+            "same way. Sizes are in MB and latencies in ms; IoU, argmax and accuracy columns "
+            "are fractions in [0, 1] (0.238 is 23.8 in the metric tables above). A variant "
+            "validates when it meets its parity floors and loses at most "
+            f"{MAX_ACCURACY_DROP:g} of each accuracy column ({100 * MAX_ACCURACY_DROP:.0f} "
+            "point); QAT, which fine-tunes the weights, is held to the accuracy floor only.",
             "",
             format_table(rows),
         ]
     )
-    return section, rows

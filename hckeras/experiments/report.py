@@ -129,11 +129,12 @@ def write_report(out_dir, suite, rows, data, oracle=None, extra_sections=(), hea
         "",
         "Synthetic articulated-object data (`hckeras synth`), tiny backbone on CPU, "
         "boxes from `detections_simulated.json` (jittered ground truth with misses and "
-        "false positives, not a detector). Metric tables are in percent. The oracle "
-        "column gives each detection the ground truth of its best-overlapping object "
-        "through the same box: the ceiling of these detections. The last rows of each "
-        "table: the means on a fresh test split of another seed, and the heatmap quality "
-        "on ground-truth boxes (detection taken out).",
+        "false positives, not a detector). The metric tables give percentages (APr, APK "
+        "and APr-part x 100); the LiteRT export table, where present, gives fractions in "
+        "[0, 1], as `hckeras export` prints them. The oracle column gives each detection "
+        "the ground truth of its best-overlapping object through the same box: the ceiling "
+        "of these detections. The last rows of each table: the means on a fresh test split "
+        "of another seed, and the heatmap quality on ground-truth boxes (detection taken out).",
         "",
         "| experiment | task | taps | grid | final loss | final val loss | training (s) | curves |",
         "|---|---|---|---|---|---|---|---|",

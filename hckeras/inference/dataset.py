@@ -1,26 +1,38 @@
 """Predict over a COCO data set: every image that has detections -> COCO results."""
 
-import json
 import os
 from collections import defaultdict
 from pathlib import Path
 
+from hckeras.data.coco import image_entry_problem, is_finite_number, read_json
 from hckeras.inference.predictor import SKIP_REASONS, warn_skipped
 from hckeras.inference.results import results_to_coco
 
 
 def read_detections(detections, min_score=None):
-    """COCO results detections from a path or a list, keeping `score >= min_score`."""
+    """COCO results detections from a path or a list, keeping `score >= min_score`.
+
+    Detections whose score is not a finite number are kept whatever `min_score`: the
+    predictor skips and counts them (`invalid_score`).
+    """
+    source = "detections"
     if isinstance(detections, str | os.PathLike):
-        with open(detections) as file:
-            detections = json.load(file)
+        source = f"detections file {os.fspath(detections)}"
+        detections = read_json(os.fspath(detections), "detections file")
     if not isinstance(detections, list):
-        raise ValueError(f"detections must be a COCO results list, got {type(detections).__name__}")
+        raise ValueError(f"{source}: must be a COCO results list, got {type(detections).__name__}")
     for index, detection in enumerate(detections):
         if not isinstance(detection, dict) or "image_id" not in detection:
-            raise ValueError(f"detections[{index}] is not a COCO result with an image_id")
+            raise ValueError(f"{source}: detections[{index}] is not a COCO result with an image_id")
+        missing = [key for key in ("bbox", "category_id") if key not in detection]
+        if missing:
+            raise ValueError(f"{source}: detections[{index}] has no {', '.join(missing)}")
     if min_score is not None:
-        detections = [d for d in detections if d.get("score", 1.0) >= min_score]
+        detections = [
+            d
+            for d in detections
+            if not is_finite_number(d.get("score", 1.0)) or d.get("score", 1.0) >= min_score
+        ]
     return detections
 
 
@@ -61,6 +73,10 @@ def predict_dataset(predictor, coco_gt, images_dir, detections, min_score=None):
     for image_id, info in coco.imgs.items():
         if image_id not in groups:
             continue
+        problem = image_entry_problem(info)
+        if problem:
+            source = coco_gt if isinstance(coco_gt, str | os.PathLike) else "the ground truth"
+            raise ValueError(f"{source}: image {image_id!r} {problem}")
         path = Path(images_dir) / info["file_name"]
         image = load_image(path)
         if list(image.shape[:2]) != [info["height"], info["width"]]:

@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hckeras.io import write_bytes_atomic
+
 INSTANCE_COLORS = (
     (230, 25, 75),
     (60, 180, 75),
@@ -117,11 +119,12 @@ def side_by_side(images, titles=None, gap=4, background=255):
 
 
 def save_png(path, image):
-    """Write an RGB image as PNG, creating the folder."""
+    """Write an RGB image as PNG, creating the folder (atomically: `write_bytes_atomic`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(_as_rgb_uint8(image), cv2.COLOR_RGB2BGR)):
-        raise ValueError(f"could not write PNG {path}")
+    ok, png = cv2.imencode(".png", cv2.cvtColor(_as_rgb_uint8(image), cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"could not encode PNG {path}")
+    write_bytes_atomic(path, png.tobytes())
 
 
 def _as_rgb_uint8(image):

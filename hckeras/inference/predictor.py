@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hckeras.boxes import expand_box, validate_box, xywh_to_xyxy
+from hckeras.data.coco import is_finite_number
 from hckeras.inference.decode import decode_keypoints, part_foreground, part_labels
 from hckeras.inference.paste import paste_mask
 from hckeras.inference.runners import as_runner, batch_limit
@@ -26,10 +27,11 @@ from hckeras.inference.superpixels import average_over_segments, slic_superpixel
 from hckeras.model_spec import ModelSpec, spec_path
 from hckeras.resample import crop_and_resize, paste_heatmap
 
-SKIP_REASONS = ("invalid_box", "unknown_category", "no_figure_ground")
+SKIP_REASONS = ("invalid_box", "invalid_score", "unknown_category", "no_figure_ground")
 """Why a detection gets no prediction: a NaN, infinite, zero-area or malformed
-box; a category the model does not predict; (part models with a figure-ground
-model) a category the figure-ground model does not predict."""
+box; a score that is not a finite number (it could not be ranked); a category the
+model does not predict; (part models with a figure-ground model) a category the
+figure-ground model does not predict."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ def parse_detections(detections):
 
     Returns:
         `(valid, invalid)`: a list of `Detection`, and a list of
-        `(index, reason)` for detections whose box is unusable.
+        `(index, message, reason)` for detections whose box or score is unusable,
+        `reason` from `SKIP_REASONS`.
     """
     if detections is None:
         return [], []
@@ -76,14 +79,19 @@ def parse_detections(detections):
                 raise ValueError(f"bbox must be [x, y, w, h], got {detection['bbox']!r}")
             box = validate_box(xywh_to_xyxy(bbox), where=f"detections[{index}].bbox")
         except (TypeError, ValueError) as error:
-            invalid.append((index, str(error)))
+            invalid.append((index, str(error), "invalid_box"))
+            continue
+        score = detection.get("score", 1.0)
+        if not is_finite_number(score):
+            message = f"detections[{index}].score {score!r} is not a finite number"
+            invalid.append((index, message, "invalid_score"))
             continue
         valid.append(
             Detection(
                 index=index,
                 box=box,
                 category_id=int(detection["category_id"]),
-                score=float(detection.get("score", 1.0)),
+                score=float(score),
                 image_id=detection.get("image_id"),
             )
         )
@@ -102,7 +110,11 @@ def _parse_array(detections):
         try:
             box = validate_box(row[:4], where=f"detections[{index}]")
         except ValueError as error:
-            invalid.append((index, str(error)))
+            invalid.append((index, str(error), "invalid_box"))
+            continue
+        if not np.isfinite(row[4]):
+            message = f"detections[{index}]: score {row[4]} is not a finite number"
+            invalid.append((index, message, "invalid_score"))
             continue
         if row[5] != round(row[5]):
             raise ValueError(f"detections[{index}]: category_id {row[5]} is not an integer")
@@ -206,9 +218,9 @@ class Predictor:
     def _predict_parsed(self, image, parsed, invalid):
         skipped = dict.fromkeys(SKIP_REASONS, 0)
         examples = {}
-        if invalid:
-            skipped["invalid_box"] = len(invalid)
-            examples["invalid_box"] = invalid[0][1]
+        for _, message, reason in invalid:
+            skipped[reason] += 1
+            examples.setdefault(reason, message)
         known = [d for d in parsed if d.category_id in self.spec.layout.category_ids]
         unknown = sorted({d.category_id for d in parsed} - set(self.spec.layout.category_ids))
         if unknown:

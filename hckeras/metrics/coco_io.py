@@ -1,41 +1,60 @@
 """Loading ground truth and results for the metrics: COCO JSON in, checked Python objects out.
 
-The metrics read plain COCO plus the extensions of docs/data_format.md. Every problem a
-user can cause (a result on an unknown image, a missing field, a mask of the wrong size)
-is a `ValueError` that says which entry is at fault.
+The metrics read plain COCO plus the extensions of docs/data_format.md. The ground truth
+goes through the training reader's checks (`hckeras.data.coco.CocoDataset`, evaluation
+mode): an annotation that cannot give a mask (a polygon of two points, of zero area, ...)
+is skipped and listed by id in a `SkipReport`, never counted as an object. Every problem
+in the results (a result on an unknown image, a missing field, a NaN score, a mask of the
+wrong size) is a `ValueError` that names the file and the entry at fault.
 """
 
-import contextlib
-import io
-import json
 import os
+import warnings
 from collections import defaultdict
 
 import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from hckeras.data.coco import (
+    CocoDataset,
+    SkipReport,
+    image_entry_problem,
+    is_finite_number,
+    read_json,
+)
 
-def load_ground_truth(gt):
-    """The ground truth as an indexed `pycocotools.coco.COCO`.
+
+def read_ground_truth(gt):
+    """The ground truth, validated, and the report of the annotations it skipped.
 
     Args:
-        gt: path to a COCO JSON file, the loaded dict, or a `COCO` (returned as is).
+        gt: path to a COCO JSON file, the loaded dict, or a `COCO` (used as is, with an
+            empty report).
 
     Returns:
-        `COCO`, indexed, without pycocotools' progress messages on stdout.
+        `(coco, report)`: an indexed `pycocotools.coco.COCO` over the usable annotations
+        (crowd regions included) and every image, and the `SkipReport` of the rest.
     """
     if isinstance(gt, COCO):
-        return gt
+        return gt, SkipReport()
+    path = None
     if isinstance(gt, str | os.PathLike):
-        with open(gt) as file:
-            gt = json.load(file)
-    if not isinstance(gt, dict) or "images" not in gt or "annotations" not in gt:
-        raise ValueError("ground truth must be a COCO dict with 'images' and 'annotations'")
-    coco = COCO()
-    coco.dataset = gt
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
+        path = os.fspath(gt)
+        gt = read_json(path, "ground-truth file")
+    dataset = CocoDataset(gt, json_path=path, evaluation=True)
+    return dataset.coco, dataset.report
+
+
+def load_ground_truth(gt):
+    """The ground truth as an indexed `pycocotools.coco.COCO` (see `read_ground_truth`).
+
+    Skipped annotations are reported in one warning.
+    """
+    coco, report = read_ground_truth(gt)
+    if report.total:
+        source = os.fspath(gt) if isinstance(gt, str | os.PathLike) else "ground truth"
+        warnings.warn(f"{source}: {report.format()}", stacklevel=2)
     return coco
 
 
@@ -54,14 +73,20 @@ def load_results(results, coco, fields=(), category_ids=None):
 
     Returns:
         list of dicts, the entries in file order (possibly empty).
+
+    Raises:
+        ValueError: the file is not JSON, not a list, or an entry is unusable (a missing
+            field, a score that is not a finite number, ...); the message names the file
+            and the entry.
     """
+    source = "results"
     if isinstance(results, str | os.PathLike):
-        with open(results) as file:
-            results = json.load(file)
+        source = f"results file {os.fspath(results)}"
+        results = read_json(os.fspath(results), "results file")
     if not isinstance(results, list):
-        raise ValueError(f"results must be a list of dicts, got {type(results).__name__}")
+        raise ValueError(f"{source}: must be a list of dicts, got {type(results).__name__}")
     for index, entry in enumerate(results):
-        where = f"results[{index}]"
+        where = f"{source}: results[{index}]"
         if not isinstance(entry, dict):
             raise ValueError(f"{where} is a {type(entry).__name__}, expected a dict")
         for key in ("image_id", "category_id"):
@@ -71,6 +96,9 @@ def load_results(results, coco, fields=(), category_ids=None):
             raise ValueError(
                 f"{where}: image_id {entry['image_id']!r} is not in the ground-truth images"
             )
+        problem = image_entry_problem(coco.imgs[entry["image_id"]])
+        if problem:
+            raise ValueError(f"{where}: its ground-truth image {entry['image_id']!r} {problem}")
         if entry["category_id"] not in coco.cats:
             raise ValueError(
                 f"{where}: category_id {entry['category_id']!r} is not in the ground-truth "
@@ -87,6 +115,8 @@ def _check_fields(entry, fields, coco, where):
     for field in fields:
         if field not in entry:
             raise ValueError(f"{where} has no '{field}' field, which this metric needs")
+    if "score" in fields and not is_finite_number(entry["score"]):
+        raise ValueError(f"{where}: score {entry['score']!r} is not a finite number")
     if "segmentation" in fields:
         check_mask_size(entry["segmentation"], image, f"{where}.segmentation")
     if "parts" in fields:
@@ -100,10 +130,17 @@ def _check_fields(entry, fields, coco, where):
             check_mask_size(segmentation, image, f"{where}.parts[{part}]")
     if "keypoints" in fields:
         expected = 3 * len(category.get("keypoints", []))
-        if len(entry["keypoints"]) != expected:
+        keypoints = entry["keypoints"]
+        if not isinstance(keypoints, list) or len(keypoints) != expected:
+            count = len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__
             raise ValueError(
-                f"{where}.keypoints has {len(entry['keypoints'])} numbers; category "
+                f"{where}.keypoints has {count} numbers; category "
                 f"{category['name']!r} needs {expected} (x, y, score per keypoint)"
+            )
+        bad = [i for i, value in enumerate(keypoints) if not is_finite_number(value)]
+        if bad:
+            raise ValueError(
+                f"{where}.keypoints[{bad[0]}] = {keypoints[bad[0]]!r} is not a finite number"
             )
 
 

@@ -4,6 +4,7 @@
     report["columns"]   # ["AP@0.5", "AP@0.7"]
     report["rows"]      # [{"id": 1, "name": "person", "values": [0.81, 0.62]}, ...]
     report["mean"]      # [0.77, 0.58]
+    report["skipped"]   # ground-truth annotations left out, by reason and id
 
 Values are fractions in [0, 1]; None where a value is undefined (a category without
 ground truth), and such values are left out of the means.
@@ -16,7 +17,7 @@ from hckeras.metrics.ap import AP_METHODS
 from hckeras.metrics.apk import DEFAULT_ALPHA, evaluate_apk
 from hckeras.metrics.apr import evaluate_apr
 from hckeras.metrics.apr_part import evaluate_apr_part
-from hckeras.metrics.coco_io import load_ground_truth
+from hckeras.metrics.coco_io import read_ground_truth
 from hckeras.metrics.miou import evaluate_miou
 
 METRICS = ("apr", "apk", "apr-part", "miou")
@@ -61,7 +62,9 @@ def evaluate_results(
         dict with `metric`, `ap_method`, `ious` or `alpha` (the settings used), `columns`
         (column names), `rows` (one per category: `id`, `name`, `values`, one per column;
         APK rows add `keypoints`, AP per keypoint type; mean IU rows include the background,
-        id 0) and `mean` (per column, over the rows with a defined value).
+        id 0), `mean` (per column, over the rows with a defined value) and `skipped` (the
+        ground-truth annotations that failed validation, `SkipReport.to_dict()`: never
+        counted as objects).
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
@@ -69,7 +72,7 @@ def evaluate_results(
         raise ValueError(f"ap_method must be one of {AP_METHODS}, got {ap_method!r}")
     if metric == "apr-part" and parts_root is None and isinstance(gt, str | os.PathLike):
         parts_root = os.path.dirname(os.path.abspath(gt))
-    coco = load_ground_truth(gt)
+    coco, skipped = read_ground_truth(gt)
     names = {category_id: category["name"] for category_id, category in coco.cats.items()}
     report = {"metric": metric, "ap_method": None if metric == "miou" else ap_method}
     if metric in ("apr", "apr-part"):
@@ -104,4 +107,5 @@ def evaluate_results(
         rows = [{"id": c, "name": names[c], "values": [_value(iu)]} for c, iu in per_class.items()]
     report["rows"] = rows
     report["mean"] = _mean_row(rows, len(report["columns"]))
+    report["skipped"] = skipped.to_dict()
     return report

@@ -1,7 +1,10 @@
 """Training-curve PNG from the run's CSV log."""
 
 import csv
+import io
 from pathlib import Path
+
+from hckeras.io import write_bytes_atomic
 
 
 def _number(text):
@@ -35,8 +38,7 @@ def plot_training_curves(csv_path, png_path):
     axis.legend()
     axis.grid(alpha=0.3)
     figure.tight_layout()
-    tmp = Path(png_path).with_name(".curves.tmp.png")
-    figure.savefig(tmp, dpi=100)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
-    tmp.replace(png_path)
-    return png_path
+    return write_bytes_atomic(png_path, png.getvalue())

@@ -2,9 +2,9 @@
 
 A run directory holds `config.json` (the exact options), `log.csv`,
 `tensorboard/` (where TensorFlow is installed), `curves.png`,
-`checkpoints/last.keras` + `state.json` (after every epoch), and at the end
+`checkpoints/epoch_NNNN.keras` (after every epoch), and at the end
 `model.keras` with its spec `model.json`. Starting the same command again
-continues from the last finished epoch.
+continues from the last finished epoch, its log trimmed to that epoch.
 """
 
 import contextlib
@@ -21,7 +21,7 @@ from hckeras.io import save_model_atomic
 from hckeras.losses import HypercolumnLoss
 from hckeras.model_spec import ModelSpec, spec_path
 from hckeras.models import build_hypercolumn_model
-from hckeras.training.checkpoint import EpochCheckpoint, resume_state
+from hckeras.training.checkpoint import EpochCheckpoint, resume_state, trim_csv_log
 from hckeras.training.config import CONFIG_FILE
 from hckeras.training.curves import plot_training_curves
 from hckeras.training.distribute import data_parallel
@@ -144,10 +144,12 @@ def _taps_of(model):
 
 
 def _callbacks(run_dir):
+    # The log row before the checkpoint: a kill between them leaves a row that
+    # `trim_csv_log` drops on resume, never a finished epoch without its row.
     callbacks = [
-        EpochCheckpoint(run_dir),
         keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
         _CurvesCallback(run_dir / "log.csv", run_dir / "curves.png"),
+        EpochCheckpoint(run_dir),
     ]
     if all(importlib.util.find_spec(m) for m in ("tensorflow", "tensorboard")):
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
@@ -205,6 +207,7 @@ def train(config, run_dir, verbose="auto"):
             taps = _taps_of(model)
             print(f"resuming {run_dir} after epoch {epochs_done} of {config.epochs}")
     train_data.epoch = epochs_done
+    trim_csv_log(run_dir / "log.csv", epochs_done)
     if train_data.report.total:
         print(train_data.report.format())
     try:

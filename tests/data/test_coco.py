@@ -198,3 +198,22 @@ def test_part_labels_are_checked_against_the_image(coco_json):
     wrong = dict(loaded.annotations[1], parts_file="parts_5.png")
     with pytest.raises(ValueError, match="parts_5.png"):
         loaded.part_labels(wrong)
+
+
+def test_evaluation_mode_same_checks_keeps_crowds_needs_no_files(coco_data, write_json, tmp_path):
+    folder, data = coco_data
+    data = json.loads(json.dumps(data))
+    annotation(data, 1)["iscrowd"] = 1
+    annotation(data, 2)["segmentation"] = [[1, 1, 5, 5]]
+    del annotation(data, 3)["bbox"]
+    (tmp_path / "eval").mkdir()
+    path = write_json(data, "eval/gt.json")  # no image files beside it
+    evaluation = CocoDataset(json.loads(path.read_text()), json_path=path, evaluation=True)
+    assert [a["id"] for a in evaluation.annotations] == [1, 3, 4, 5]
+    assert evaluation.report.to_dict()["annotations"] == {
+        "degenerate_polygon": [{"id": 2, "detail": "polygon 0 has 4 coordinates"}]
+    }
+    assert sorted(evaluation.coco.anns) == [1, 3, 4, 5]
+    training = CocoDataset.load(path, images_dir=folder)
+    assert training.report.counts == {"crowd": 1, "degenerate_polygon": 1, "invalid_bbox": 1}
+    assert [a["id"] for a in training.annotations] == [4, 5]

@@ -35,17 +35,28 @@ def test_export_command_writes_every_variant_and_the_table(trained_run, tmp_path
     report = json.loads((out / "export_report.json").read_text())
     assert [row["variant"] for row in report] == ["fp32", "int8", "backbone"]
     assert all(row["exported"] for row in report)
-    assert report[1]["ratio_to_fp32"] > 0 and set(report[0]["latency_ms"]) == {"1", "2"}
-    for name in (
-        "model_fp32.tflite",
-        "model_int8.json",
-        "backbone_fp32.tflite",
-        "export_report.md",
-    ):
-        assert (out / name).is_file()
+    fp32, int8, backbone = report
+    assert set(fp32["latency_ms"]) == {"1", "2"}
+    assert all(ms > 0 for row in report for ms in row["latency_ms"].values())
+    # The ratio is each variant's 1-thread latency over fp32's, and the table prints it.
+    assert fp32["ratio_to_fp32"] == 1.0
+    for row in (int8, backbone):
+        assert row["ratio_to_fp32"] == pytest.approx(
+            row["latency_ms"]["1"] / fp32["latency_ms"]["1"]
+        )
+    table_rows = {
+        line.split(" | ")[0].strip("| "): line.split(" | ") for line in printed.splitlines()
+    }
+    assert table_rows["int8"][7] == f"{int8['ratio_to_fp32']:.2f}"
+    for row, name in zip(report, ("model_fp32", "model_int8", "backbone_fp32"), strict=True):
+        assert row["path"] == str(out / f"{name}.tflite")
+        assert row["size_mb"] == pytest.approx((out / f"{name}.tflite").stat().st_size / 1e6)
+    assert int8["size_mb"] < fp32["size_mb"]  # int8 weights: a quarter of the bytes
+    assert (out / "model_int8.json").is_file()
+    assert (out / "export_report.md").read_text().strip() in printed
 
 
-def test_floors_make_the_command_fail(trained_run, tmp_path):
+def test_floors_make_the_command_fail(trained_run, tmp_path, capsys):
     args = parse(
         [
             str(trained_run.model_path),
@@ -57,6 +68,11 @@ def test_floors_make_the_command_fail(trained_run, tmp_path):
         ]
     )  # fmt: skip
     assert args.func(args) == 1
+    (row,) = json.loads((tmp_path / "export_report.json").read_text())
+    assert (row["variant"], row["exported"], row["validated"]) == ("dynamic", True, False)
+    assert row["parity"]["mean_mask_iou"] < 1.01
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "hckeras export: failed or below the floors: dynamic"
 
 
 def test_int8_needs_data(trained_run, tmp_path):
@@ -81,3 +97,5 @@ def test_accuracy_column_and_floor(trained_run, tmp_path):
     # A floor no variant can meet (accuracy must rise by a point) fails the command.
     args = parse([*common, "--out", str(tmp_path / "b"), "--max-accuracy-drop", "-0.01"])
     assert args.func(args) == 1
+    _, fp32_row = json.loads((tmp_path / "b" / "export_report.json").read_text())
+    assert fp32_row["exported"] and fp32_row["validated"] is False

@@ -1,5 +1,6 @@
 import json
 
+import cv2
 import numpy as np
 
 from hckeras.cli.main import main
@@ -46,5 +47,16 @@ def test_predict_command_runs_a_tflite_model(trained_run, tmp_path):
     )
     assert code == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert results and all("segmentation" in r for r in results)
-    assert (tmp_path / "out" / f"{image.stem}_overlay.png").exists()
+    info = gt["images"][0]
+    detections = json.loads((val / "detections_simulated.json").read_text())
+    expected = [
+        d
+        for d in detections
+        if d["image_id"] == info["id"] and d["category_id"] in trained_run.spec.layout.category_ids
+    ]
+    assert len(results) == len(expected) > 0
+    assert {r["image_id"] for r in results} == {info["id"]}
+    assert [r["category_id"] for r in results] == [d["category_id"] for d in expected]
+    assert all(r["segmentation"]["size"] == [info["height"], info["width"]] for r in results)
+    overlay = cv2.imread(str(tmp_path / "out" / f"{image.stem}_overlay.png"))
+    assert overlay.shape == (info["height"], info["width"], 3)

@@ -2,6 +2,7 @@ import argparse
 import contextlib
 import io
 import json
+import re
 
 import cv2
 import numpy as np
@@ -107,3 +108,63 @@ def test_assign_image_ids_rules(tmp_path):
         assign_image_ids([tmp_path / "x.png"], set(), images)
     with pytest.raises(ValueError, match="not in the ground truth"):
         assign_image_ids([tmp_path / "z.png"], set(), images)
+
+
+def test_ground_truth_image_without_height_names_file_and_entry(workspace):
+    gt = json.loads((workspace / "gt.json").read_text())
+    del gt["images"][1]["height"]
+    (workspace / "gt.json").write_text(json.dumps(gt))
+    argv = ["--model", str(workspace / "run" / "model.keras"), "--out", str(workspace / "o")]
+    argv += ["--image", str(workspace / "images" / "000007.png")]
+    argv += ["--detections", str(workspace / "dets.json"), "--gt", str(workspace / "gt.json")]
+    message = f"ground-truth file {workspace / 'gt.json'}: images[1] (id 11) has no height"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _run(argv)
+
+
+@pytest.mark.parametrize("which", ["--detections", "--gt"])
+def test_malformed_json_names_the_file(workspace, which):
+    broken = workspace / ("dets.json" if which == "--detections" else "gt.json")
+    broken.write_text("[{")
+    argv = ["--model", str(workspace / "run" / "model.keras"), "--out", str(workspace / "o")]
+    argv += ["--image", str(workspace / "images" / "000007.png")]
+    argv += ["--detections", str(workspace / "dets.json"), "--gt", str(workspace / "gt.json")]
+    role = "detections file" if which == "--detections" else "ground-truth file"
+    with pytest.raises(ValueError, match=re.escape(f"{role} {broken} is not a JSON file")):
+        _run(argv)
+
+
+def test_detections_that_are_not_a_list_name_the_file(workspace):
+    (workspace / "dets.json").write_text(json.dumps({"image_id": 7}))
+    argv = ["--model", str(workspace / "run" / "model.keras"), "--out", str(workspace / "o")]
+    argv += ["--image", str(workspace / "images" / "000007.png")]
+    argv += ["--detections", str(workspace / "dets.json")]
+    message = f"detections file {workspace / 'dets.json'}: must be a COCO results list, got dict"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _run(argv)
+
+
+def test_detection_without_bbox_names_the_file_and_entry(workspace):
+    detections = json.loads((workspace / "dets.json").read_text())
+    del detections[2]["bbox"]
+    (workspace / "dets.json").write_text(json.dumps(detections))
+    argv = ["--model", str(workspace / "run" / "model.keras"), "--out", str(workspace / "o")]
+    argv += ["--image", str(workspace / "images" / "000007.png")]
+    argv += ["--detections", str(workspace / "dets.json")]
+    message = f"detections file {workspace / 'dets.json'}: detections[2] has no bbox"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _run(argv)
+
+
+def test_nan_scores_are_skipped_and_counted_even_with_min_score(workspace, capsys):
+    detections = json.loads((workspace / "dets.json").read_text())
+    detections[1]["score"] = float("nan")
+    (workspace / "dets.json").write_text(json.dumps(detections))
+    out = workspace / "out"
+    argv = ["--model", str(workspace / "run" / "model.keras"), "--out", str(out)]
+    argv += ["--image", str(workspace / "images" / "000007.png")]
+    argv += ["--detections", str(workspace / "dets.json"), "--min-score", "0.5"]
+    assert _run(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [(r["category_id"], r["score"]) for r in results] == [(1, 0.9)]
+    assert "skipped 2 detections: 1 invalid_score, 1 unknown_category" in capsys.readouterr().err

@@ -69,9 +69,28 @@ def test_bad_boxes_and_unknown_categories_are_skipped_and_counted(segmenter):
     assert [r["index"] for r in results] == [1]
     assert segmenter.last_skipped == {
         "invalid_box": 4,
+        "invalid_score": 0,
         "unknown_category": 1,
         "no_figure_ground": 0,
     }
+
+
+def test_nan_and_missing_like_scores_are_skipped_and_counted_never_ranked(segmenter):
+    detections = [
+        {**_detection([10, 20, 40, 20]), "score": float("nan")},
+        {**_detection([10, 20, 40, 20]), "score": None},
+        {**_detection([10, 20, 40, 20]), "score": "high"},
+        {**_detection([10, 20, 40, 20]), "score": 0.4},
+        {key: value for key, value in _detection([10, 20, 40, 20]).items() if key != "score"},
+    ]
+    with pytest.warns(UserWarning, match=r"skipped 3 detections: 3 invalid_score"):
+        results = segmenter.predict(IMAGE, detections)
+    assert [(r["index"], r["score"]) for r in results] == [(3, 0.4), (4, 1.0)]
+    assert segmenter.last_skipped["invalid_score"] == 3
+    array = np.array([[10, 20, 50, 40, np.nan, 1], [10, 20, 50, 40, 0.7, 1]])
+    with pytest.warns(UserWarning, match=r"detections\[0\]: score nan is not a finite number"):
+        results = segmenter.predict(IMAGE, array)
+    assert [r["index"] for r in results] == [1]
 
 
 def test_no_detections_give_no_results_and_no_warning(segmenter):

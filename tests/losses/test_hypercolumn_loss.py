@@ -45,6 +45,33 @@ def test_finite_values_and_gradients_for_huge_logits(rng, alpha_fn):
     assert np.abs(grad).max() > 0
 
 
+@pytest.mark.parametrize("alpha_fn", [hckeras.grid_weights, cell_weights])
+def test_gradient_matches_float64_central_differences(rng, alpha_fn):
+    """Autodiff of the stable loss (float32) against central differences of the naive
+    float64 formula, on every logit of a small tensor."""
+    size, grid = 4, 2
+    alpha = alpha_fn(grid, size)
+    logits = rng.uniform(-4, 4, (2, size, size, 2, grid * grid))
+    y_true = rng.choice([1.0, 0.0, -1.0], size=(2, size, size, 2)).astype(np.float32)
+    _, grad = value_and_gradient(
+        lambda v: hypercolumn_loss(y_true, v, alpha), logits.astype(np.float32)
+    )
+    step, numeric = 1e-6, np.zeros_like(logits)
+    for index in np.ndindex(logits.shape):
+        plus, minus = logits.copy(), logits.copy()
+        plus[index] += step
+        minus[index] -= step
+        numeric[index] = (
+            _naive(y_true, plus, alpha).sum() - _naive(y_true, minus, alpha).sum()
+        ) / (2 * step)
+    assert np.abs(numeric).max() > 1e-3  # the check is not vacuous
+    np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-6)
+    # Ignored pixels and classifiers with zero weight get exactly no gradient.
+    ignored = np.broadcast_to((y_true < 0)[..., None], logits.shape)
+    unweighted = np.broadcast_to((alpha == 0)[None, :, :, None, :], logits.shape)
+    assert not np.any(grad[ignored | unweighted])
+
+
 def test_confident_right_answer_costs_nothing_and_wrong_one_is_linear():
     alpha = hckeras.grid_weights(1, 2)
     y_true = np.ones((1, 2, 2, 1), np.float32)

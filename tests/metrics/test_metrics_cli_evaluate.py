@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import re
 
 import numpy as np
 import pytest
@@ -68,3 +69,87 @@ def test_evaluate_apk_table_has_keypoint_rows(tmp_path, capsys):
 def test_evaluate_rejects_unknown_choices(tmp_path):
     with pytest.raises(SystemExit):
         _parse(["--gt", "a", "--results", "b", "--metric", "ap"])
+
+
+def test_degenerate_ground_truth_is_skipped_by_id_not_counted(tmp_path, capsys):
+    gt_path, results_path = write_dataset(tmp_path)
+    gt = json.loads(gt_path.read_text())
+    base = {"image_id": 1, "category_id": 1, "iscrowd": 0}
+    gt["annotations"] += [
+        {**base, "id": 7, "segmentation": [[1, 1, 5, 5]]},  # 2 points: pycocotools crashes
+        {**base, "id": 8, "segmentation": [[1, 1, 3, 3, 5, 5]]},  # collinear: zero area
+    ]
+    gt_path.write_text(json.dumps(gt))
+    out = tmp_path / "report.json"
+    args = _parse(["--gt", str(gt_path), "--results", str(results_path), "--json", str(out)])
+    assert args.func(args) == 0
+    captured = capsys.readouterr()
+    # One detection, one real object: AP 1 (0.5 if either degenerate polygon counted).
+    assert captured.out.splitlines()[1].split() == ["person", "1.0000", "1.0000"]
+    assert f"{gt_path}: skipped ground-truth annotations: 2" in captured.err
+    assert "degenerate_polygon: annotations 7, 8 (polygon 0 has 4 coordinates)" in captured.err
+    report = json.loads(out.read_text())
+    assert report["mean"] == [1.0, 1.0]
+    assert report["skipped"]["annotations"] == {
+        "degenerate_polygon": [
+            {"id": 7, "detail": "polygon 0 has 4 coordinates"},
+            {"id": 8, "detail": "polygon 0 has zero area"},
+        ]
+    }
+
+
+def test_valid_ground_truth_reports_no_skips(tmp_path, capsys):
+    gt_path, results_path = write_dataset(tmp_path)
+    out = tmp_path / "report.json"
+    args = _parse(["--gt", str(gt_path), "--results", str(results_path), "--json", str(out)])
+    args.func(args)
+    assert capsys.readouterr().err == ""
+    assert json.loads(out.read_text())["skipped"] == {
+        "counts": {},
+        "annotations": {},
+        "missing_files": [],
+    }
+
+
+@pytest.mark.parametrize("which", ["--gt", "--results"])
+def test_malformed_json_names_the_file(tmp_path, which):
+    gt_path, results_path = write_dataset(tmp_path)
+    broken = gt_path if which == "--gt" else results_path
+    broken.write_text('{"images": [')
+    args = _parse(["--gt", str(gt_path), "--results", str(results_path)])
+    role = "ground-truth file" if which == "--gt" else "results file"
+    message = f"{role} {broken} is not a JSON file: Expecting value: line 1 column 13"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        args.func(args)
+
+
+@pytest.mark.parametrize(
+    ("results", "message"),
+    [
+        ({"image_id": 1}, r"results\.json: must be a list of dicts, got dict"),
+        (
+            [{"image_id": 1, "category_id": 1, "segmentation": [], "score": None}],
+            r"results\.json: results\[0\]: score None is not a finite number",
+        ),
+        (
+            [{"image_id": 1, "category_id": 1, "segmentation": []}],
+            r"results\.json: results\[0\] has no 'score' field",
+        ),
+    ],
+)
+def test_bad_results_name_the_file_and_the_entry(tmp_path, results, message):
+    gt_path, results_path = write_dataset(tmp_path)
+    results_path.write_text(json.dumps(results))
+    args = _parse(["--gt", str(gt_path), "--results", str(results_path)])
+    with pytest.raises(ValueError, match=message):
+        args.func(args)
+
+
+def test_nan_score_is_rejected_never_ranked(tmp_path):
+    gt_path, results_path = write_dataset(tmp_path)
+    results = json.loads(results_path.read_text())
+    results.append({**results[0], "score": float("nan")})
+    results_path.write_text(json.dumps(results))  # writes the NaN literal, as json allows
+    args = _parse(["--gt", str(gt_path), "--results", str(results_path)])
+    with pytest.raises(ValueError, match=r"results\[1\]: score nan is not a finite number"):
+        args.func(args)

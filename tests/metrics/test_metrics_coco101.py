@@ -33,6 +33,11 @@ def _random_box(rng, min_size=6, max_size=20):
     return x0, y0, x0 + w, y0 + h
 
 
+def _clipped_xywh(box):
+    x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], WIDTH), min(box[3], HEIGHT)
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
 def _jitter(rng, box, amount):
     return tuple(int(v + rng.integers(-amount, amount + 1)) for v in box)
 
@@ -101,7 +106,8 @@ def _fixture(seed):
                         "iscrowd": 0,
                         "segmentation": segmentation,
                         "area": float((x1 - x0) * (y1 - y0)),
-                        "bbox": [x0, y0, x1 - x0, y1 - y0],
+                        # The mask's box: a twin may reach beyond the image, its mask does not.
+                        "bbox": _clipped_xywh(box),
                     }
                 )
                 if category_id == 4 or rng.uniform() < 0.2:  # missed

@@ -39,6 +39,18 @@ def test_evaluate_predicts_with_a_model_first(tmp_path):
     report = json.loads(out.read_text())
     assert report["metric"] == "apr" and report["columns"] == ["AP@0.5", "AP@0.7"]
     assert len(report["rows"]) == 3
+    # The same numbers as predicting in Python and scoring those results.
+    from hckeras.inference.dataset import predict_dataset
+    from hckeras.inference.predictor import load_predictor
+    from hckeras.metrics import evaluate_results
+
+    results = predict_dataset(
+        load_predictor(model_path), gt, gt.parent, gt.parent / "detections_simulated.json"
+    )
+    expected = json.loads(json.dumps(evaluate_results(gt, results, "apr")))
+    assert report["rows"] == expected["rows"] and report["mean"] == expected["mean"]
+    values = [v for row in report["rows"] for v in row["values"] if v is not None]
+    assert values and all(0.0 <= v <= 1.0 for v in values)
 
 
 def test_evaluate_model_needs_detections(tmp_path, capsys):

@@ -56,8 +56,9 @@ final class LiteRtModel implements Closeable {
    * Builds the interpreter.
    *
    * @param useGpu try the GPU delegate first
-   * @throws ModelFormatException when the model cannot be loaded on the CPU either, or its
-   *     tensors do not match the metadata
+   * @throws ModelFormatException when the model cannot be loaded on the CPU either (an error
+   *     from LiteRT, its native library failing to load, or too little memory), or its tensors
+   *     do not match the metadata
    */
   static LiteRtModel create(ModelAsset asset, boolean useGpu) throws ModelFormatException {
     ByteBuffer model = ByteBuffer.allocateDirect(asset.bytes.length).order(ByteOrder.nativeOrder());
@@ -93,9 +94,11 @@ final class LiteRtModel implements Closeable {
               .setNumThreads(Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())))
               .setUseXNNPACK(true);
       interpreter = new Interpreter(model, options);
-    } catch (RuntimeException ex) {
+    } catch (RuntimeException | LinkageError | OutOfMemoryError ex) {
+      // LinkageError: LiteRT's native library failed to load; neither may escape the worker
+      // thread, which would end the app.
       throw new ModelFormatException(
-          asset.name + ": LiteRT cannot load the model (" + ex.getMessage() + ")", ex);
+          asset.name + ": LiteRT cannot load the model on the " + CPU + " (" + ex + ")", ex);
     }
     try {
       checkTensors(interpreter, asset);

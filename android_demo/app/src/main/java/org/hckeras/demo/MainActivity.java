@@ -70,6 +70,8 @@ public class MainActivity extends AppCompatActivity {
   private Spinner categorySpinner;
   private SwitchCompat gpuSwitch;
   private ModelMetadata metadata;
+  /** The category spinner position the shown result is for (-1: none). */
+  private int categoryPosition = -1;
   private List<String> modelNames = Collections.emptyList();
   private Uri cameraUri;
   private boolean hasPhoto;
@@ -122,7 +124,12 @@ public class MainActivity extends AppCompatActivity {
         new SimpleSelection() {
           @Override
           void onSelected(int position) {
-            runOnBox();
+            // Only a change of category reruns: the position 0 that setAdapter selects (reported
+            // on the next layout) is the run onModelReady has already started.
+            if (position != categoryPosition) {
+              categoryPosition = position;
+              runOnBox();
+            }
           }
         });
 
@@ -170,9 +177,13 @@ public class MainActivity extends AppCompatActivity {
           try {
             asset = ModelAsset.load(getAssets(), name);
             model = LiteRtModel.create(asset, useGpu);
-          } catch (IOException | ModelFormatException | RuntimeException ex) {
+          } catch (IOException
+              | ModelFormatException
+              | RuntimeException
+              | LinkageError
+              | OutOfMemoryError ex) {
             closeModel();
-            String message = ex.getMessage();
+            String message = ex.getMessage() != null ? ex.getMessage() : ex.toString();
             ui.post(() -> onModelFailed(message));
             return;
           }
@@ -193,6 +204,7 @@ public class MainActivity extends AppCompatActivity {
     infoText.setText("");
     noticeText.setVisibility(View.GONE);
     categorySpinner.setAdapter(null);
+    categoryPosition = -1;
     showError(message);
     statusText.setText("");
   }
@@ -218,6 +230,7 @@ public class MainActivity extends AppCompatActivity {
     }
     categorySpinner.setAdapter(
         new ArrayAdapter<>(this, android.R.layout.simple_spinner_dropdown_item, categories));
+    categoryPosition = 0; // what the new adapter selects; its selection callback must not rerun
     statusText.setText(hasPhoto ? R.string.hint_draw_box : R.string.hint_no_photo);
     runOnBox();
   }
@@ -372,8 +385,9 @@ public class MainActivity extends AppCompatActivity {
                 overlay, result.keypoints, result.keypoints == null ? null : result.mapNames);
             statusText.setText(latency);
           });
-    } catch (ModelFormatException | RuntimeException ex) {
-      String message = "Inference failed: " + ex.getMessage();
+    } catch (ModelFormatException | RuntimeException | LinkageError | OutOfMemoryError ex) {
+      String message =
+          "Inference failed: " + (ex.getMessage() != null ? ex.getMessage() : ex.toString());
       ui.post(() -> showError(message));
     }
   }

@@ -163,7 +163,7 @@ class Predictor:
         if not isinstance(spec, ModelSpec):
             raise ValueError(f"spec must be a ModelSpec, got {type(spec).__name__}")
         self.spec = spec
-        self.runner = as_runner(model_or_runner, input_size=spec.input_size)
+        self.runner = as_runner(model_or_runner, input_size=spec.input_size, batch_size=batch_size)
         runner_size = getattr(self.runner, "input_size", None)
         if runner_size is not None and tuple(runner_size) != spec.input_size:
             raise ValueError(

@@ -63,7 +63,8 @@ def _run_count(count, image_size, box_size, input_size, output_size, batch_size)
     predictor = Predictor(model, spec, batch_size=batch_size)
     image = np.random.default_rng(1).integers(0, 256, (image_size, image_size, 3), np.uint8)
     detections = bench_boxes(count, image_size, box_size)
-    predictor.predict(image[:input_size, :input_size], detections[:1])  # trace the model
+    # Trace the model for this batch shape, on a corner of the image.
+    predictor.predict(image[:box_size, :box_size], detections)
     baseline = current_rss_mib()
     reset_peak()
     start = time.perf_counter()

@@ -41,7 +41,9 @@ _SHIFT = 4  # cv2 fixed-point fractional bits, for sub-pixel drawing
 _FAR = 1e6  # coordinates are clipped to +-_FAR pixels, inside cv2's int32 range
 
 
-def draw_overlay(image, predictions, categories=None, alpha=0.5, keypoint_threshold=0.0):
+def draw_overlay(
+    image, predictions, categories=None, alpha=0.5, keypoint_threshold=0.0, in_place=False
+):
     """Draw predictions over an image.
 
     Masks are filled semi-transparently in the instance's colour and outlined;
@@ -57,12 +59,20 @@ def draw_overlay(image, predictions, categories=None, alpha=0.5, keypoint_thresh
             `skeleton` (pairs of 1-based keypoint indices); optional.
         alpha: opacity of mask and part fills.
         keypoint_threshold: draw keypoints scored at least this.
+        in_place: draw on `image` itself (a writeable C-contiguous uint8 array)
+            instead of on a copy: for images too large to copy.
 
     Returns:
-        uint8 `(H, W, 3)` RGB.
+        uint8 `(H, W, 3)` RGB (`image` itself when `in_place`).
     """
     image = np.asarray(image)
-    if image.dtype == np.uint8:
+    if in_place:
+        if image.dtype != np.uint8 or not image.flags.c_contiguous or not image.flags.writeable:
+            raise ValueError(
+                f"in_place drawing needs a writeable C-contiguous uint8 image, got {image.dtype}"
+            )
+        canvas = image
+    elif image.dtype == np.uint8:
         canvas = np.array(image, order="C")
     else:
         canvas = np.ascontiguousarray(np.clip(image, 0, 255).astype(np.uint8))
@@ -124,11 +134,23 @@ def side_by_side(images, titles=None, gap=4, background=255):
     return figure
 
 
-def save_png(path, image):
-    """Write an RGB image as PNG, creating the folder."""
+def save_png(path, image, copy=True):
+    """Write an RGB image as PNG, creating the folder.
+
+    `copy=False` converts a writeable uint8 RGB `image` to OpenCV's BGR in place
+    (row strip by row strip) instead of into a new array, leaving it BGR: for a
+    large picture that is no longer needed.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(_as_rgb_uint8(image), cv2.COLOR_RGB2BGR)):
+    picture = _as_rgb_uint8(image)
+    if copy or picture is not image or not picture.flags.writeable:
+        picture = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
+    else:
+        for start in range(0, len(picture), 256):
+            rows = picture[start : start + 256]
+            rows[...] = rows[..., ::-1].copy()
+    if not cv2.imwrite(str(path), picture):
         raise ValueError(f"could not write PNG {path}")
 
 

@@ -12,8 +12,8 @@ plain function is fine too (`Predictor` reads its input size from the spec).
 
 `KerasRunner` pads every batch to one of at most four sizes (`batch_buckets`) and
 drops the padded rows, so that a compiled predict function sees at most four
-input shapes whatever the number of detections per image (each new shape is a
-tf.function retrace, or an XLA compilation).
+input shapes whatever the number of detections per image (a new input shape can
+retrace a tf.function, and recompiles an XLA-compiled one).
 """
 
 from typing import Protocol, runtime_checkable

@@ -94,23 +94,61 @@ def crop_and_resize(image, box, size, fill=0.0):
     return out[..., 0] if squeeze else out
 
 
-def _pixels_inside(start, stop, limit):
-    """Indices of pixels `c` in `[0, limit)` whose centre `c + 0.5` is in `[start, stop)`."""
-    first = max(int(np.ceil(start - 0.5)), 0)
-    last = min(int(np.ceil(stop - 0.5)), limit)
-    return np.arange(first, max(first, last))
+def _pixel_span(start, stop, limit):
+    """`(first, last)`: pixels `first <= c < last` of `[0, limit)` have their centre
+    `c + 0.5` in `[start, stop)`."""
+    first = min(max(int(np.ceil(start - 0.5)), 0), limit)
+    last = max(min(int(np.ceil(stop - 0.5)), limit), first)
+    return first, last
 
 
-def paste_heatmap(heatmap, box, image_size):
+def box_pixels(box, image_size):
+    """The pixels `paste_heatmap` writes for the xyxy `box`: those whose centre lies in it.
+
+    Returns:
+        int `(x0, y0, x1, y1)`, the columns `x0 <= c < x1` and rows `y0 <= r < y1`
+        (empty, `x0 == x1` or `y0 == y1`, for a box that misses the image).
+
+    >>> box_pixels([1.4, 0.6, 3.6, 2.4], (8, 10))
+    (1, 1, 4, 2)
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    col0, col1 = _pixel_span(x0, x1, int(image_size[1]))
+    row0, row1 = _pixel_span(y0, y1, int(image_size[0]))
+    return col0, row0, col1, row1
+
+
+def check_window(window, image_size, where="window"):
+    """`window` as int `(x0, y0, x1, y1)` with `0 <= x0 <= x1 <= width` and
+    `0 <= y0 <= y1 <= height`, or raise naming `where`."""
+    height, width = int(image_size[0]), int(image_size[1])
+    try:
+        x0, y0, x1, y1 = (int(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must be 4 integers (x0, y0, x1, y1), got {window!r}") from None
+    if not (0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height):
+        raise ValueError(
+            f"{where} {(x0, y0, x1, y1)} is not a pixel rectangle of a {height} x {width} image"
+        )
+    return x0, y0, x1, y1
+
+
+def paste_heatmap(heatmap, box, image_size, window=None):
     """Resize a box-aligned heatmap to its box and paste it into an empty image.
 
     Args:
         heatmap: `(S, S)` or `(S, S, C)` grid over the xyxy `box`.
         box: `[x0, y0, x1, y1]` (the expanded box the heatmap was predicted on).
         image_size: `(height, width)` of the image.
+        window: optional int `(x0, y0, x1, y1)` pixel rectangle of the image:
+            return only those pixels (the same values as the image-sized
+            result's, bit for bit), so that a box's paste costs its own size
+            rather than the image's. `box_pixels(box, image_size)` holds every
+            non-zero pixel.
 
     Returns:
-        float32 `(height, width)` or `(height, width, C)`, zero outside the box.
+        float32 `(height, width)` or `(height, width, C)` (the window's height
+        and width when given), zero outside the box.
     """
     heatmap = np.asarray(heatmap, dtype=np.float32)
     squeeze = heatmap.ndim == 2
@@ -118,10 +156,15 @@ def paste_heatmap(heatmap, box, image_size):
         heatmap = heatmap[..., None]
     grid_h, grid_w = heatmap.shape[:2]
     height, width = int(image_size[0]), int(image_size[1])
+    win_x0, win_y0, win_x1, win_y1 = (
+        (0, 0, width, height) if window is None else check_window(window, image_size)
+    )
     x0, y0, x1, y1 = (float(v) for v in box)
-    out = np.zeros((height, width, heatmap.shape[2]), dtype=np.float32)
-    rows = _pixels_inside(y0, y1, height)
-    cols = _pixels_inside(x0, x1, width)
+    out = np.zeros((win_y1 - win_y0, win_x1 - win_x0, heatmap.shape[2]), dtype=np.float32)
+    rows = np.arange(*_pixel_span(y0, y1, height))
+    cols = np.arange(*_pixel_span(x0, x1, width))
+    rows = rows[(rows >= win_y0) & (rows < win_y1)]
+    cols = cols[(cols >= win_x0) & (cols < win_x1)]
     if rows.size and cols.size:
         ys = np.clip((rows + 0.5 - y0) * grid_h / (y1 - y0) - 0.5, 0, grid_h - 1)
         xs = np.clip((cols + 0.5 - x0) * grid_w / (x1 - x0) - 0.5, 0, grid_w - 1)
@@ -133,5 +176,7 @@ def paste_heatmap(heatmap, box, image_size):
         wx = (xs - cx0).astype(np.float32)[None, :, None]
         top = heatmap[ry0][:, cx0] * (1 - wx) + heatmap[ry0][:, cx1] * wx
         bottom = heatmap[ry1][:, cx0] * (1 - wx) + heatmap[ry1][:, cx1] * wx
-        out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = top * (1 - wy) + bottom * wy
+        out[rows[0] - win_y0 : rows[-1] + 1 - win_y0, cols[0] - win_x0 : cols[-1] + 1 - win_x0] = (
+            top * (1 - wy) + bottom * wy
+        )
     return out[..., 0] if squeeze else out

@@ -1,8 +1,9 @@
 import tracemalloc
 
 import numpy as np
+import pytest
 
-from hckeras.resample import crop_and_resize, paste_heatmap
+from hckeras.resample import box_pixels, crop_and_resize, paste_heatmap
 
 
 def test_crop_of_whole_image_at_its_size_is_identity():
@@ -98,3 +99,23 @@ def test_crop_does_not_copy_a_large_image():
     tracemalloc.stop()
     assert peak < 10 * 2**20
     assert crop[25, 25, 0] == 255 and crop[0, 0, 0] == 0
+
+
+def test_paste_into_a_window_is_the_image_sized_paste_there():
+    rng = np.random.default_rng(0)
+    heatmap = rng.uniform(size=(5, 5, 2)).astype(np.float32)
+    for box in ([1.3, 0.7, 6.2, 4.9], [-3.0, 2.0, 4.5, 9.0], [7.5, 5.5, 12.0, 8.0]):
+        full = paste_heatmap(heatmap, box, (6, 7))
+        for window in [box_pixels(box, (6, 7)), (0, 0, 7, 6), (2, 1, 5, 6), (3, 3, 3, 3)]:
+            x0, y0, x1, y1 = window
+            np.testing.assert_array_equal(
+                paste_heatmap(heatmap, box, (6, 7), window=window), full[y0:y1, x0:x1]
+            )
+        x0, y0, x1, y1 = box_pixels(box, (6, 7))
+        outside = np.ones((6, 7), bool)
+        outside[y0:y1, x0:x1] = False
+        assert not full[outside].any()
+    assert box_pixels([1.4, 0.6, 3.6, 2.4], (8, 10)) == (1, 1, 4, 2)
+    assert box_pixels([20.0, 1.0, 30.0, 3.0], (8, 10)) == (10, 1, 10, 3)
+    with pytest.raises(ValueError, match="not a pixel rectangle"):
+        paste_heatmap(heatmap, [0, 0, 2, 2], (6, 7), window=(0, 0, 8, 6))

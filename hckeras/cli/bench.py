@@ -31,6 +31,18 @@ def register(subparsers):
     training.add_argument("--json", help="also write the figures to this JSON file")
     training.set_defaults(func=run_training)
 
+    predict = targets.add_parser(
+        "predict", help="peak memory and time of predicting N detections in one large image"
+    )
+    predict.add_argument(
+        "--counts", default="6,12,24", help="detection counts, comma-separated (default 6,12,24)"
+    )
+    predict.add_argument("--image-size", type=int, default=8000, help="image side in pixels")
+    predict.add_argument("--box-size", type=int, default=1000, help="box side in pixels")
+    predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument("--json", help="also write the figures to this JSON file")
+    predict.set_defaults(func=run_predict)
+
 
 def run_head(args):
     from hckeras.bench.head import bench_head, format_head_report
@@ -68,6 +80,29 @@ def run_training(args):
         jit_compile=False if args.no_jit else "auto",
     )
     print(format_training_report(results))
+    if args.json:
+        write_json_atomic(args.json, results)
+    return 0
+
+
+def run_predict(args):
+    from hckeras.bench.predict import bench_predict, format_predict_report
+    from hckeras.io import write_json_atomic
+
+    try:
+        counts = [int(c) for c in args.counts.split(",")]
+    except ValueError:
+        raise ValueError(f"--counts: comma-separated integers, got {args.counts!r}") from None
+    if not counts or min(counts) < 1:
+        raise ValueError(f"--counts must be positive, got {args.counts!r}")
+    if not 0 < args.box_size <= args.image_size:
+        raise ValueError(
+            f"--box-size must lie in [1, --image-size {args.image_size}], got {args.box_size}"
+        )
+    results = bench_predict(
+        counts, image_size=args.image_size, box_size=args.box_size, batch_size=args.batch_size
+    )
+    print(format_predict_report(results))
     if args.json:
         write_json_atomic(args.json, results)
     return 0

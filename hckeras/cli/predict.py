@@ -151,11 +151,16 @@ def run(args):
             image, groups.get(image_id, [])
         )
         results.extend(results_to_coco(predictions, image_id=image_id))
-        save_png(out / f"{path.stem}_overlay.png", draw_overlay(image, predictions, categories))
-        for reason, count in image_skipped.items():
-            skipped[reason] += count
+        count = len(predictions)
+        # The image is not needed after this: draw on it and write it without copies
+        # (each copy of an 8000 x 8000 image is 183 MiB).
+        picture = draw_overlay(image, predictions, categories, in_place=True)
+        del predictions
+        save_png(out / f"{path.stem}_overlay.png", picture, copy=False)
+        for reason, skips in image_skipped.items():
+            skipped[reason] += skips
         note = "".join(f"; skipped {image_skipped[k]} ({examples[k]})" for k in examples)
-        print(f"{path}: image id {image_id}, {len(predictions)} predictions{note}")
+        print(f"{path}: image id {image_id}, {count} predictions{note}")
     write_results(out / "results.json", results)
     total = sum(skipped.values())
     if total:

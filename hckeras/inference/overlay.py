@@ -43,7 +43,9 @@ _SHIFT = 4  # cv2 fixed-point fractional bits, for sub-pixel drawing
 _FAR = 1e6  # coordinates are clipped to +-_FAR pixels, inside cv2's int32 range
 
 
-def draw_overlay(image, predictions, categories=None, alpha=0.5, keypoint_threshold=0.0):
+def draw_overlay(
+    image, predictions, categories=None, alpha=0.5, keypoint_threshold=0.0, in_place=False
+):
     """Draw predictions over an image.
 
     Masks are filled semi-transparently in the instance's colour and outlined;
@@ -52,31 +54,47 @@ def draw_overlay(image, predictions, categories=None, alpha=0.5, keypoint_thresh
 
     Args:
         image: `(H, W, 3)` RGB (uint8 or float in [0, 255]).
-        predictions: `Predictor.predict` dicts.
+        predictions: `Predictor.predict` dicts; box-local maps (with a `window`,
+            `hckeras.inference.paste`) are drawn inside their window only, or
+            image-sized maps without one.
         categories: COCO category dicts (list, or dict by id) for names and
             `skeleton` (pairs of 1-based keypoint indices); optional.
         alpha: opacity of mask and part fills.
         keypoint_threshold: draw keypoints scored at least this.
+        in_place: draw on `image` itself (a writeable C-contiguous uint8 array)
+            instead of on a copy: for images too large to copy.
 
     Returns:
-        uint8 `(H, W, 3)` RGB.
+        uint8 `(H, W, 3)` RGB (`image` itself when `in_place`).
     """
-    canvas = np.ascontiguousarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8))
+    image = np.asarray(image)
+    if in_place:
+        if image.dtype != np.uint8 or not image.flags.c_contiguous or not image.flags.writeable:
+            raise ValueError(
+                f"in_place drawing needs a writeable C-contiguous uint8 image, got {image.dtype}"
+            )
+        canvas = image
+    elif image.dtype == np.uint8:
+        canvas = np.array(image, order="C")
+    else:
+        canvas = np.ascontiguousarray(np.clip(image, 0, 255).astype(np.uint8))
     if isinstance(categories, list | tuple):
         categories = {c["id"]: c for c in categories}
     categories = categories or {}
     thickness = max(1, round(max(canvas.shape[:2]) / 400))
     for number, prediction in enumerate(predictions):
         color = INSTANCE_COLORS[number % len(INSTANCE_COLORS)]
+        x0, y0, x1, y1 = prediction.get("window", (0, 0, canvas.shape[1], canvas.shape[0]))
+        region = canvas[y0:y1, x0:x1]
         if "part_labels" in prediction:
             labels = prediction["part_labels"]
             for part in range(1, int(labels.max(initial=0)) + 1):
                 part_color = PART_COLORS[(part - 1) % len(PART_COLORS)]
-                _blend(canvas, labels == part, part_color, alpha)
-            _outline(canvas, prediction["mask"], color, thickness)
+                _blend(region, labels == part, part_color, alpha)
+            _outline(canvas, prediction["mask"], (x0, y0), color, thickness)
         elif "mask" in prediction:
-            _blend(canvas, prediction["mask"], color, alpha)
-            _outline(canvas, prediction["mask"], color, thickness)
+            _blend(region, prediction["mask"], color, alpha)
+            _outline(canvas, prediction["mask"], (x0, y0), color, thickness)
         if "keypoints" in prediction:
             skeleton = categories.get(prediction["category_id"], {}).get("skeleton", [])
             _draw_keypoints(
@@ -118,10 +136,22 @@ def side_by_side(images, titles=None, gap=4, background=255):
     return figure
 
 
-def save_png(path, image):
-    """Write an RGB image as PNG, creating the folder (atomically: `write_bytes_atomic`)."""
+def save_png(path, image, copy=True):
+    """Write an RGB image as PNG, creating the folder (atomically: `write_bytes_atomic`).
+
+    `copy=False` converts a writeable uint8 RGB `image` to OpenCV's BGR in place
+    (row strip by row strip) instead of into a new array, leaving it BGR: for a
+    large picture that is no longer needed.
+    """
     path = Path(path)
-    ok, png = cv2.imencode(".png", cv2.cvtColor(_as_rgb_uint8(image), cv2.COLOR_RGB2BGR))
+    picture = _as_rgb_uint8(image)
+    if copy or picture is not image or not picture.flags.writeable:
+        picture = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
+    else:
+        for start in range(0, len(picture), 256):
+            rows = picture[start : start + 256]
+            rows[...] = rows[..., ::-1].copy()
+    ok, png = cv2.imencode(".png", picture)
     if not ok:
         raise ValueError(f"could not encode PNG {path}")
     write_bytes_atomic(path, png.tobytes())
@@ -133,7 +163,8 @@ def _as_rgb_uint8(image):
         image = image.astype(np.uint8) * 255
     elif np.issubdtype(image.dtype, np.floating) and image.max(initial=0) <= 1:
         image = np.round(np.clip(image, 0, 1) * 255)
-    image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[-1] != 3:
@@ -148,9 +179,13 @@ def _blend(canvas, mask, color, alpha):
         canvas[mask] = np.round(blended).astype(np.uint8)
 
 
-def _outline(canvas, mask, color, thickness):
+def _outline(canvas, mask, origin, color, thickness):
+    """Outline `mask`, whose top-left pixel is the canvas's pixel `origin` (x, y)."""
+    mask = np.asarray(mask, dtype=np.uint8)
+    if mask.size == 0:
+        return
     contours, _ = cv2.findContours(
-        np.asarray(mask, dtype=np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=tuple(int(v) for v in origin)
     )
     cv2.drawContours(canvas, contours, -1, color, thickness)
 

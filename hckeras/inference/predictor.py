@@ -9,7 +9,8 @@ the detection's category's channels (`MapLayout.maps_of`), then decode them
     predictor = load_predictor("runs/x/model.keras")
     results = predictor.predict(image, [{"bbox": [10, 20, 50, 80], "category_id": 1,
                                          "score": 0.9}])
-    results[0]["mask"]        # (H, W) bool for a segmentation model
+    results[0]["mask"]        # (h, w) bool over results[0]["window"], a segmentation model
+    full_image(results[0])    # the (H, W) mask (hckeras.inference.paste)
 """
 
 import warnings
@@ -21,11 +22,11 @@ import numpy as np
 from hckeras.boxes import expand_box, validate_box, xywh_to_xyxy
 from hckeras.data.coco import is_finite_number
 from hckeras.inference.decode import decode_keypoints, part_foreground, part_labels
-from hckeras.inference.paste import paste_mask
+from hckeras.inference.paste import mask_window, paste_mask, to_window
 from hckeras.inference.runners import as_runner, batch_limit
-from hckeras.inference.superpixels import average_over_segments, slic_superpixels
+from hckeras.inference.superpixels import WindowAverager, slic_superpixels
 from hckeras.model_spec import ModelSpec, spec_path
-from hckeras.resample import crop_and_resize, paste_heatmap
+from hckeras.resample import box_pixels, crop_and_resize, paste_heatmap
 
 SKIP_REASONS = ("invalid_box", "invalid_score", "unknown_category", "no_figure_ground")
 """Why a detection gets no prediction: a NaN, infinite, zero-area or malformed
@@ -144,10 +145,19 @@ class Predictor:
     `index` (position in the input), `box` and `expanded_box` (xyxy float64),
     `category_id`, `score`, `image_id` (if the detection had one), and by task
 
-    - segmentation: `probability` float32 `(H, W)`, `mask` bool `(H, W)`;
-    - parts: `part_labels` int32 `(H, W)` (part `p` is `p + 1`, 0 background),
-      `mask` bool `(H, W)` (the foreground), `part_names`;
+    - segmentation: `probability` float32 `(h, w)`, `mask` bool `(h, w)`;
+    - parts: `part_labels` int32 `(h, w)` (part `p` is `p + 1`, 0 background),
+      `mask` bool `(h, w)` (the foreground), `part_names`;
     - keypoints: `keypoints` float64 `(K, 3)` `[x, y, score]`, `keypoint_names`.
+
+    Maps are box-local (`hckeras.inference.paste`): `(h, w)` is the size of
+    `window`, an int `(x0, y0, x1, y1)` pixel rectangle of the image
+    (`image_size`, `(H, W)`), normally the expanded box's pixels (grown to
+    whole superpixels with `superpixels`; the whole image for a threshold of 0);
+    outside it the probability is 0, the mask False and the label 0.
+    `paste.full_image(result, key)` gives the image-sized map, `results_to_coco`
+    encodes RLE straight from the window, and memory grows with the boxes, not
+    with the image, per detection.
 
     Detections with an unusable box or a category the model does not predict
     are skipped: counted in `last_skipped` and reported in one warning.
@@ -165,7 +175,7 @@ class Predictor:
         if not isinstance(spec, ModelSpec):
             raise ValueError(f"spec must be a ModelSpec, got {type(spec).__name__}")
         self.spec = spec
-        self.runner = as_runner(model_or_runner, input_size=spec.input_size)
+        self.runner = as_runner(model_or_runner, input_size=spec.input_size, batch_size=batch_size)
         runner_size = getattr(self.runner, "input_size", None)
         if runner_size is not None and tuple(runner_size) != spec.input_size:
             raise ValueError(
@@ -231,7 +241,7 @@ class Predictor:
         foregrounds = None
         if self.figure_ground is not None and known:
             figure_ground, _, _ = self.figure_ground._predict_parsed(image, known, [])
-            foregrounds = {r["index"]: r["mask"] for r in figure_ground}
+            foregrounds = {r["index"]: (r["mask"], r["window"]) for r in figure_ground}
             missing = [d for d in known if d.index not in foregrounds]
             if missing:
                 skipped["no_figure_ground"] = len(missing)
@@ -247,7 +257,7 @@ class Predictor:
             return []
         segments = None
         if self.superpixels is not None and self.spec.task != "keypoints":
-            segments = slic_superpixels(image, **self.superpixels)
+            segments = WindowAverager(slic_superpixels(image, **self.superpixels))
         fill = float(self.spec.input_format.get("fill", 0.0))
         results = []
         for start in range(0, len(detections), self.batch_size):
@@ -287,20 +297,33 @@ class Predictor:
             result["image_id"] = detection.image_id
         layout = self.spec.layout
         names = layout.map_names_per_category[layout.category_ids.index(detection.category_id)]
-        image_size = image.shape[:2]
+        image_size = tuple(int(v) for v in image.shape[:2])
         if self.spec.task == "segmentation":
-            probability, mask = paste_mask(maps[..., 0], expanded_box, image_size, self.threshold)
+            window = mask_window(expanded_box, image_size, self.threshold)
+            probability, mask = paste_mask(
+                maps[..., 0], expanded_box, image_size, self.threshold, window=window
+            )
             if segments is not None:
-                probability = average_over_segments(probability, segments)
+                window, probability = segments(probability, window)
                 mask = probability >= self.threshold
-            result.update(probability=probability, mask=mask)
+            result.update(window=window, image_size=image_size, probability=probability, mask=mask)
         elif self.spec.task == "parts":
-            probabilities = paste_heatmap(maps, expanded_box, image_size)
+            if foreground is None:
+                window = mask_window(expanded_box, image_size, self.threshold)
+            else:
+                window = box_pixels(expanded_box, image_size)
+            probabilities = paste_heatmap(maps, expanded_box, image_size, window=window)
             if segments is not None:
-                probabilities = average_over_segments(probabilities, segments)
+                window, probabilities = segments(probabilities, window)
             if foreground is None:
                 foreground = part_foreground(probabilities, self.threshold)
+            else:
+                foreground, foreground_window = foreground
+                probabilities = to_window(probabilities, window, foreground_window)
+                window = foreground_window
             result.update(
+                window=window,
+                image_size=image_size,
                 part_labels=part_labels(probabilities, foreground),
                 mask=foreground,
                 part_names=list(names),

@@ -9,6 +9,11 @@ and an attribute `input_size` (`(H, W)`, or `None` when the spec decides). It ma
 also set `max_batch_size` (an int) when it cannot take larger batches, e.g. a
 graph exported with a static batch of 1. `KerasRunner` wraps a Keras model; a
 plain function is fine too (`Predictor` reads its input size from the spec).
+
+`KerasRunner` pads every batch to one of at most four sizes (`batch_buckets`) and
+drops the padded rows, so that a compiled predict function sees at most four
+input shapes whatever the number of detections per image (a new input shape can
+retrace a tf.function, and recompiles an XLA-compiled one).
 """
 
 from typing import Protocol, runtime_checkable
@@ -25,18 +30,38 @@ class Runner(Protocol):
     def __call__(self, crops: np.ndarray) -> np.ndarray: ...
 
 
+BUCKETS = 4
+"""Most batch shapes `KerasRunner` calls its model with: under tf.function's
+"5 out of the last N calls triggered retracing" warning threshold."""
+
+
+def batch_buckets(batch_size):
+    """The batch sizes a `KerasRunner` pads to: `batch_size` and up to three
+    halvings (rounded up), ascending.
+
+    >>> batch_buckets(32), batch_buckets(3), batch_buckets(1)
+    ((4, 8, 16, 32), (1, 2, 3), (1,))
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return tuple(sorted({-(-batch_size // 2**k) for k in range(BUCKETS)}))
+
+
 class KerasRunner:
     """Run a Keras model that maps crops to probabilities (or to grid logits).
 
     A model whose output is 5-D, `(B, S, S, num_maps, K*K)` logits (the training
-    model), is wrapped with `hckeras.probability_model` first.
+    model), is wrapped with `hckeras.probability_model` first. Calls of up to
+    `batch_size` crops are padded with zero crops to the next of
+    `batch_buckets(batch_size)` (larger calls are split), and the padded rows
+    are dropped: the model only ever sees those batch shapes.
 
     >>> runner = KerasRunner(model)                    # doctest: +SKIP
     >>> runner(np.zeros((2, 224, 224, 3), "float32")).shape   # doctest: +SKIP
     (2, 50, 50, 20)
     """
 
-    def __init__(self, model):
+    def __init__(self, model, batch_size=32):
         if len(model.inputs) != 1 or len(model.outputs) != 1:
             raise ValueError(
                 f"KerasRunner needs a model with one input and one output, got "
@@ -58,12 +83,22 @@ class KerasRunner:
         self.model = model
         height, width = input_shape[1:3]
         self.input_size = None if height is None or width is None else (height, width)
+        self.batch_sizes = batch_buckets(batch_size)
 
     def __call__(self, crops):
         crops = np.asarray(crops, dtype=np.float32)
         if crops.ndim != 4 or crops.shape[-1] != 3:
             raise ValueError(f"crops must be (B, H, W, 3), got shape {crops.shape}")
-        return np.asarray(self.model.predict_on_batch(crops), dtype=np.float32)
+        largest = self.batch_sizes[-1]
+        outputs = []
+        for start in range(0, max(len(crops), 1), largest):
+            chunk = crops[start : start + largest]
+            size = next(s for s in self.batch_sizes if s >= len(chunk))
+            padded = np.zeros((size, *crops.shape[1:]), dtype=np.float32)
+            padded[: len(chunk)] = chunk
+            output = np.asarray(self.model.predict_on_batch(padded), dtype=np.float32)
+            outputs.append(output[: len(chunk)])
+        return np.concatenate(outputs)
 
 
 class FunctionRunner:
@@ -77,17 +112,18 @@ class FunctionRunner:
         return np.asarray(self.function(np.asarray(crops, dtype=np.float32)), dtype=np.float32)
 
 
-def as_runner(model_or_runner, input_size=None):
+def as_runner(model_or_runner, input_size=None, batch_size=32):
     """A runner for a Keras model, a runner, or a plain function.
 
-    `input_size` is used for plain functions (which do not say their own).
+    `input_size` is used for plain functions (which do not say their own),
+    `batch_size` for Keras models (`KerasRunner`).
     """
     if isinstance(model_or_runner, Runner):
         return model_or_runner
     import keras
 
     if isinstance(model_or_runner, keras.Model):
-        return KerasRunner(model_or_runner)
+        return KerasRunner(model_or_runner, batch_size=batch_size)
     if callable(model_or_runner):
         if input_size is None:
             raise ValueError("a plain function runner needs an input_size")

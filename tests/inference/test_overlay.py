@@ -67,3 +67,24 @@ def test_side_by_side_pads_and_converts(tmp_path):
     path = tmp_path / "figs" / "f.png"
     save_png(path, figure)
     np.testing.assert_array_equal(cv2.imread(str(path))[..., ::-1], figure)
+
+
+def test_in_place_drawing_and_writing_equal_the_copying_ones(tmp_path, categories):
+    image = np.random.default_rng(0).integers(0, 256, (30, 40, 3), np.uint8)
+    mask = np.zeros((10, 12), bool)
+    mask[2:8, 3:9] = True
+    predictions = [
+        {"box": [5, 5, 17, 15], "category_id": 1, "score": 0.9, "mask": mask},
+    ]
+    predictions[0].update(window=(5, 5, 17, 15), image_size=(30, 40))
+    expected = draw_overlay(image, predictions, categories)
+    canvas = image.copy()
+    assert draw_overlay(canvas, predictions, categories, in_place=True) is canvas
+    np.testing.assert_array_equal(canvas, expected)
+    save_png(tmp_path / "copy.png", expected)
+    save_png(tmp_path / "in_place.png", canvas, copy=False)
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "in_place.png"))[..., ::-1], expected)
+    np.testing.assert_array_equal(canvas, expected[..., ::-1])  # left in BGR order
+    assert (tmp_path / "copy.png").read_bytes() == (tmp_path / "in_place.png").read_bytes()
+    with pytest.raises(ValueError, match="writeable C-contiguous uint8"):
+        draw_overlay(image.astype(np.float32), predictions, in_place=True)

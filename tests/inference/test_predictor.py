@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
+from hckeras.inference.paste import full_image
 from hckeras.inference.predictor import Predictor, load_predictor, parse_detections
 from hckeras.model_spec import spec_path
 
@@ -27,12 +28,14 @@ def segmenter(segmentation_model, spec_for):
 def test_mask_covers_the_left_half_of_the_expanded_box(segmenter):
     # Box [10, 20, 50, 40] expands (padding 0.1) to [6, 18, 54, 42]; its left half is x < 30.
     (result,) = segmenter.predict(IMAGE, [_detection([10, 20, 40, 20], image_id=3, area=5)])
-    np.testing.assert_array_equal(result["mask"], _expected((18, 42), (6, 30)))
+    np.testing.assert_array_equal(full_image(result), _expected((18, 42), (6, 30)))
     np.testing.assert_allclose(result["box"], [10, 20, 50, 40])
     np.testing.assert_allclose(result["expanded_box"], [6, 18, 54, 42])
     assert result["category_id"] == 1 and result["score"] == 0.9 and result["image_id"] == 3
     assert result["index"] == 0
-    probability = result["probability"]
+    assert result["window"] == (6, 18, 54, 42) and result["image_size"] == (60, 80)
+    assert result["mask"].shape == result["probability"].shape == (24, 48)
+    probability = full_image(result, "probability")
     assert probability.shape == (60, 80) and probability.dtype == np.float32
     assert probability[~_expected((18, 42), (6, 54))].sum() == 0
     assert probability[30, 10] > 0.99 and probability[30, 50] < 0.01
@@ -40,19 +43,19 @@ def test_mask_covers_the_left_half_of_the_expanded_box(segmenter):
 
 def test_category_selects_its_channel(segmenter):
     (result,) = segmenter.predict(IMAGE, [_detection([10, 20, 40, 20], category_id=2)])
-    np.testing.assert_array_equal(result["mask"], _expected((18, 42), (30, 54)))
+    np.testing.assert_array_equal(full_image(result), _expected((18, 42), (30, 54)))
 
 
 def test_box_partly_outside_the_image(segmenter):
     # [-10, -10, 20, 20] expands to [-13, -13, 23, 23]; its left half is x < 5.
     (result,) = segmenter.predict(IMAGE, [_detection([-10, -10, 30, 30])])
-    np.testing.assert_array_equal(result["mask"], _expected((0, 23), (0, 5)))
+    np.testing.assert_array_equal(full_image(result), _expected((0, 23), (0, 5)))
 
 
 def test_two_pixel_wide_box(segmenter):
     # [30, 10, 32, 30] expands to [29.8, 8, 32.2, 32]: pixel columns 30 and 31.
     (result,) = segmenter.predict(IMAGE, [_detection([30, 10, 2, 20])])
-    np.testing.assert_array_equal(result["mask"], _expected((8, 32), (30, 31)))
+    np.testing.assert_array_equal(full_image(result), _expected((8, 32), (30, 31)))
 
 
 def test_bad_boxes_and_unknown_categories_are_skipped_and_counted(segmenter):
@@ -105,7 +108,7 @@ def test_array_detections_are_xyxy_score_category(segmenter):
     array = np.array([[10, 20, 50, 40, 0.8, 2], [10, 20, 50, 40, 0.7, 1]])
     results = segmenter.predict(IMAGE, array)
     assert [r["category_id"] for r in results] == [2, 1]
-    np.testing.assert_array_equal(results[0]["mask"], _expected((18, 42), (30, 54)))
+    np.testing.assert_array_equal(full_image(results[0]), _expected((18, 42), (30, 54)))
     with pytest.raises(ValueError, match=r"\(N, 6\)"):
         parse_detections(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="no \\['category_id'\\]"):
@@ -147,8 +150,8 @@ def test_parts_label_the_foreground_by_most_probable_part(spec_for):
     expected = np.zeros((60, 80), np.int32)
     expected[4:28, 4:52] = 1
     expected[28:52, 4:52] = 2
-    np.testing.assert_array_equal(labels, expected)
-    np.testing.assert_array_equal(person["mask"], expected > 0)
+    np.testing.assert_array_equal(full_image(person, "part_labels"), expected)
+    np.testing.assert_array_equal(full_image(person), expected > 0)
     assert bird["part_names"] == ["head", "body"]
     assert not bird["mask"].any() and not bird["part_labels"].any()
 
@@ -160,7 +163,7 @@ def test_parts_use_the_figure_ground_mask(spec_for, segmentation_model):
     figure_ground = Predictor(segmentation_model, spec_for("segmentation"))
     predictor = Predictor(runner, spec_for("parts"), figure_ground=figure_ground)
     (result,) = predictor.predict(IMAGE, [_detection([10, 20, 40, 20])])
-    np.testing.assert_array_equal(result["mask"], _expected((18, 42), (6, 30)))
+    np.testing.assert_array_equal(full_image(result), _expected((18, 42), (6, 30)))
     np.testing.assert_array_equal(result["part_labels"], result["mask"].astype(np.int32))
     with pytest.raises(ValueError, match="figure_ground is for part models"):
         Predictor(runner, spec_for("keypoints"), figure_ground=figure_ground)
@@ -217,8 +220,9 @@ def test_superpixel_projection_runs_before_the_threshold(segmentation_model, spe
     from hckeras.inference.superpixels import slic_superpixels
 
     segments = slic_superpixels(image, n_segments=4, compactness=10)
+    probability = full_image(result, "probability")
     for label in np.unique(segments):
-        assert np.ptp(result["probability"][segments == label]) < 1e-6
+        assert np.ptp(probability[segments == label]) < 1e-6
     np.testing.assert_array_equal(result["mask"], result["probability"] >= 0.5)
 
 
@@ -245,7 +249,7 @@ def test_load_predictor_reads_keras_file_and_sidecar(tmp_path, segmentation_mode
     spec_for("segmentation").save(spec_path(path))
     predictor = load_predictor(path, batch_size=4)
     (result,) = predictor.predict(IMAGE, [_detection([10, 20, 40, 20])])
-    np.testing.assert_array_equal(result["mask"], _expected((18, 42), (6, 30)))
+    np.testing.assert_array_equal(full_image(result), _expected((18, 42), (6, 30)))
     with pytest.raises(ValueError, match="unsupported model file"):
         load_predictor(tmp_path / "model.onnx")
     spec_path(path).unlink()

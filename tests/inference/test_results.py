@@ -7,7 +7,12 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from hckeras.inference.results import encode_mask, results_to_coco, write_results
+from hckeras.inference.results import (
+    encode_mask,
+    encode_window_mask,
+    results_to_coco,
+    write_results,
+)
 
 
 def _coco(categories, height=6, width=8):
@@ -81,3 +86,20 @@ def test_image_id_comes_from_the_predictions_or_the_argument():
     predictions[0]["image_id"] = 5
     assert results_to_coco(predictions)[0]["image_id"] == 5
     assert results_to_coco([]) == []
+
+
+def test_window_masks_encode_to_the_image_sized_masks_rle():
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        height, width = rng.integers(1, 9, 2)
+        x0, y0 = rng.integers(0, width + 1), rng.integers(0, height + 1)
+        x1, y1 = rng.integers(x0, width + 1), rng.integers(y0, height + 1)
+        mask = rng.uniform(size=(y1 - y0, x1 - x0)) < rng.uniform()
+        image_sized = np.zeros((height, width), bool)
+        image_sized[y0:y1, x0:x1] = mask
+        window = (x0, y0, x1, y1)
+        assert encode_window_mask(mask, window, (height, width)) == encode_mask(image_sized)
+    with pytest.raises(ValueError, match="does not fit window"):
+        encode_window_mask(np.ones((2, 2), bool), (0, 0, 3, 2), (4, 4))
+    with pytest.raises(ValueError, match="not a pixel rectangle"):
+        encode_window_mask(np.ones((2, 2), bool), (3, 0, 5, 2), (4, 4))

@@ -7,6 +7,7 @@ from hckeras.inference.runners import (
     KerasRunner,
     Runner,
     as_runner,
+    batch_buckets,
     batch_limit,
     run_in_batches,
 )
@@ -86,3 +87,47 @@ def test_as_runner_accepts_runners_models_and_functions(segmentation_model):
         as_runner(lambda crops: crops)
     with pytest.raises(ValueError, match="got int"):
         as_runner(3)
+
+
+def test_batch_buckets_are_the_batch_size_and_up_to_three_halvings():
+    assert batch_buckets(32) == (4, 8, 16, 32)
+    assert batch_buckets(10) == (2, 3, 5, 10)
+    assert batch_buckets(2) == (1, 2) and batch_buckets(1) == (1,)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        batch_buckets(0)
+
+
+def test_keras_runner_calls_the_model_with_bucket_shapes_only(monkeypatch, spec_for):
+    import keras
+
+    from hckeras.inference.predictor import Predictor
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    pooled = keras.layers.AveragePooling2D(4)(inputs)
+    outputs = keras.layers.Conv2D(2, 3, padding="same", activation="sigmoid")(pooled)
+    model = keras.Model(inputs, outputs)
+    shapes = []
+    predict_on_batch = model.predict_on_batch
+
+    def recording(x):
+        shapes.append(x.shape)
+        return predict_on_batch(x)
+
+    monkeypatch.setattr(model, "predict_on_batch", recording)
+    runner = KerasRunner(model, batch_size=8)
+    crops = np.random.default_rng(0).uniform(0, 255, (19, 32, 32, 3)).astype(np.float32)
+    expected = keras.ops.convert_to_numpy(model(crops))
+    for count in range(1, 20):
+        out = runner(crops[:count])
+        assert out.shape == (count, 8, 8, 2)
+        np.testing.assert_allclose(out, expected[:count], rtol=1e-5, atol=1e-6)
+    assert {s[0] for s in shapes} == {1, 2, 4, 8} and {s[1:] for s in shapes} == {(32, 32, 3)}
+
+    shapes.clear()
+    predictor = Predictor(model, spec_for("segmentation"), batch_size=8)
+    image = np.full((60, 80, 3), 128, np.uint8)
+    for count in (1, 3, 5, 6, 7, 11):
+        detections = [{"bbox": [10 + i, 20, 30, 20], "category_id": 1} for i in range(count)]
+        assert len(predictor.predict(image, detections)) == count
+    assert {s[0] for s in shapes} <= {1, 2, 4, 8}

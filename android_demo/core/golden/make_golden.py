@@ -30,7 +30,7 @@ from hckeras.export.metadata import (
     read_metadata,
 )
 from hckeras.inference.decode import decode_keypoints, part_foreground, part_labels
-from hckeras.inference.paste import paste_mask
+from hckeras.inference.paste import full_image, paste_mask
 from hckeras.inference.predictor import Predictor
 from hckeras.model_spec import ModelSpec
 from hckeras.resample import crop_and_resize, paste_heatmap
@@ -288,10 +288,10 @@ def predictor_cases(writer, rng):
                 "output": writer.array(record["outputs"][i], "float32"),
             }
             if task == "segmentation":
-                entry["mask"] = writer.array(result["mask"], "uint8")
+                entry["mask"] = writer.array(full_image(result, "mask"), "uint8")
             elif task == "parts":
-                entry["mask"] = writer.array(result["mask"], "uint8")
-                entry["labels"] = writer.array(result["part_labels"], "int32")
+                entry["mask"] = writer.array(full_image(result, "mask"), "uint8")
+                entry["labels"] = writer.array(full_image(result, "part_labels"), "int32")
                 entry["map_names"] = result["part_names"]
             else:
                 entry["keypoints"] = writer.array(result["keypoints"], "float64")

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from hckeras.bench.head import bench_head
@@ -74,3 +76,16 @@ def test_predict_bench_reports_each_count_with_box_sized_results():
     assert three["result_arrays_mib"] == pytest.approx(3 * one["result_arrays_mib"], rel=0.01)
     assert one["peak_rss_mib"] >= one["peak_over_baseline_mib"] >= 0
     assert results["seconds_per_detection"][3] == pytest.approx(three["total_seconds"] / 3)
+
+
+def test_shards_bench_times_both_pipelines_on_the_same_samples(tmp_path):
+    from hckeras.bench.shards import bench_shards, format_shards_report
+
+    data = generate(tmp_path / "synth", 2, seed=8)
+    results = bench_shards(str(data), input_size=32, output_size=8, batch_size=4)
+    instances = len(json.loads(data.read_text())["annotations"])
+    assert results["setup"]["samples"] == 2 * instances
+    assert results["cached_samples_per_cpu_s"] > 0 and results["on_the_fly_samples_per_cpu_s"] > 0
+    line = format_shards_report(results)
+    assert f"{2 * instances} samples" in line
+    assert f"cached {results['cached_samples_per_cpu_s']:.0f} ({results['speedup']:.1f}x)" in line

@@ -11,6 +11,7 @@ def register(subparsers):
     parser.add_argument("--val-images", type=int, help="validation and test split size")
     parser.add_argument("--epochs", type=int, help="default: the suite's")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", help="comma-separated experiment names: run only these")
     parser.add_argument(
         "--export",
         default="",
@@ -29,6 +30,7 @@ def run(args):
         val_images=args.val_images,
         epochs=args.epochs,
         seed=args.seed,
+        only=[n for n in (args.only or "").split(",") if n] or None,
         export_variants=tuple(v for v in args.export.split(",") if v),
     )
     return 0

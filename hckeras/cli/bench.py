@@ -31,6 +31,19 @@ def register(subparsers):
     training.add_argument("--json", help="also write the figures to this JSON file")
     training.set_defaults(func=run_training)
 
+    shards = targets.add_parser(
+        "shards", help="cached training shards vs on-the-fly crops, samples per CPU-second"
+    )
+    shards.add_argument("--data", required=True, help="ground-truth COCO JSON")
+    shards.add_argument(
+        "--task", default="segmentation", choices=["segmentation", "parts", "keypoints"]
+    )
+    shards.add_argument("--input-size", type=int, default=96)
+    shards.add_argument("--output-size", type=int, default=32)
+    shards.add_argument("--boxes-per-instance", type=int, default=2)
+    shards.add_argument("--json", help="also write the figures to this JSON file")
+    shards.set_defaults(func=run_shards)
+
     predict = targets.add_parser(
         "predict", help="peak memory and time of predicting N detections in one large image"
     )
@@ -80,6 +93,23 @@ def run_training(args):
         jit_compile=False if args.no_jit else "auto",
     )
     print(format_training_report(results))
+    if args.json:
+        write_json_atomic(args.json, results)
+    return 0
+
+
+def run_shards(args):
+    from hckeras.bench.shards import bench_shards, format_shards_report
+    from hckeras.io import write_json_atomic
+
+    results = bench_shards(
+        args.data,
+        task=args.task,
+        input_size=args.input_size,
+        output_size=args.output_size,
+        boxes_per_instance=args.boxes_per_instance,
+    )
+    print(format_shards_report(results))
     if args.json:
         write_json_atomic(args.json, results)
     return 0

@@ -47,6 +47,7 @@ def run_experiment(experiment, data, run_dir, epochs, base=None, cache_dir=None)
     options = {**CPU_BASE, **(base or {}), **experiment}
     name = options.pop("name")
     group = options.pop("group", name)
+    epochs = options.pop("epochs", epochs)
     config = TrainConfig(
         data=str(data["train"]),
         val_data=str(data["val"]),
@@ -116,16 +117,24 @@ def run_suite(
     seed=0,
     base=None,
     export_variants=(),
+    only=None,
 ):
     """Run every experiment of `SUITES[suite]` and write `out_dir/report.md`.
 
     With `export_variants` (e.g. `("fp32", "qat")`), the first experiment's model
     is also exported to LiteRT, checked for parity and accuracy, and timed; the
     table goes into the report, and a variant that fails raises after the
-    report is written.
+    report is written. `only` restricts the suite to the experiments of these names.
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; valid: {', '.join(SUITES)}")
+    experiments = SUITES[suite]
+    if only is not None:
+        unknown = sorted(set(only) - {e["name"] for e in experiments})
+        if unknown:
+            valid = ", ".join(e["name"] for e in experiments)
+            raise ValueError(f"suite {suite!r} has no experiments {unknown}; valid: {valid}")
+        experiments = [e for e in experiments if e["name"] in only]
     sizes = SUITE_DATA[suite]
     train_images = sizes["train_images"] if train_images is None else train_images
     val_images = sizes["val_images"] if val_images is None else val_images
@@ -133,7 +142,7 @@ def run_suite(
     out_dir = Path(out_dir)
     data = synthetic_splits(out_dir, train_images, val_images, seed)
     cache = out_dir / "cache"
-    rows = [run_experiment(e, data, out_dir, epochs, base, cache) for e in SUITES[suite]]
+    rows = [run_experiment(e, data, out_dir, epochs, base, cache) for e in experiments]
     padding = {**CPU_BASE, **(base or {})}.get("context_padding", 0.1)
     oracle = oracle_scores(data, sorted({r["task"] for r in rows}), padding)
     write_json_atomic(out_dir / "summary.json", {"experiments": rows, "oracle": oracle})

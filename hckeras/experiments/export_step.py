@@ -6,15 +6,41 @@ MAX_ACCURACY_DROP = 0.01
 """A variant may lose at most 1 point of each accuracy column against Keras."""
 
 
+QAT_STEPS = 150
+"""Fine-tuning steps of QAT in the report (batches of 16)."""
+
+
+def _qat_training_data(model_path, data, common):
+    """The model's own training samples for QAT: its run's cached shards when it
+    was trained from a cache (reused, not rebuilt), else on-the-fly crops."""
+    from hckeras.data.dataset import training_dataset
+    from hckeras.data.shards import ShardDataset, build_shards
+    from hckeras.training import TrainConfig
+
+    run_dir = Path(model_path).parent
+    config = TrainConfig.load(run_dir) if (run_dir / "config.json").exists() else None
+    if config is None or not config.cache_dir:
+        return training_dataset(str(data["train"]), batch_size=16, **common)
+    shards = build_shards(
+        config.data,
+        config.cache_dir,
+        images_dir=config.images,
+        task=config.task,
+        input_size=common["input_size"],
+        output_size=config.output_size,
+        boxes_per_instance=config.boxes_per_instance,
+        min_iou=config.min_iou,
+        context_padding=config.context_padding,
+        seed=config.seed,
+        layout=common["layout"],
+    )
+    return ShardDataset(shards, batch_size=16, seed=config.seed)
+
+
 def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20):
     """Export `variants` of `model_path`, check parity and accuracy on the
     validation set, and return `(markdown section, rows)`."""
-    from hckeras.data.dataset import (
-        first_samples,
-        representative_crops,
-        training_dataset,
-        validation_dataset,
-    )
+    from hckeras.data.dataset import first_samples, representative_crops, validation_dataset
     from hckeras.export.benchmark import run_export_benchmark, task_accuracy
     from hckeras.export.qat import QATConfig
     from hckeras.model_spec import ModelSpec, spec_path
@@ -30,7 +56,7 @@ def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20):
     }
     val = validation_dataset(str(data["val"]), batch_size=16, **common)
     crops, targets = first_samples(val, eval_count)
-    train = training_dataset(str(data["train"]), batch_size=16, **common)
+    train = _qat_training_data(model_path, data, common)
     detections = Path(data["val"]).parent / "detections_simulated.json"
     rows = run_export_benchmark(
         model_path,
@@ -40,7 +66,9 @@ def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20):
         eval_targets=targets,
         calibration_crops=representative_crops(val, 128),
         train_data=train,
-        qat_config=QATConfig(epochs=1, learning_rate=1e-5),
+        qat_config=QATConfig(
+            epochs=1, learning_rate=1e-5, steps_per_epoch=min(QAT_STEPS, len(train))
+        ),
         runs=runs,
         # QAT fine-tunes the weights, so it is judged on accuracy against the Keras
         # model (the parity columns still show how far it moved); the other variants

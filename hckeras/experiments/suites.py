@@ -55,9 +55,25 @@ SUITES = {
     ],
 }
 
+# The experiment that chose the synthetic-cpu preset (docs/training.md, "Choosing the
+# recipe"): each row changes one thing against the preset.
+SHALLOW = {"backbone_options": {"convs_per_block": [1, 1, 1, 1]}}
+RECIPE_GRID = [
+    {"name": "shallow_tiny", **SHALLOW},
+    {"name": "shallow_tiny_bn_0.99", **SHALLOW, "batch_norm_momentum": 0.99},
+    {"name": "preset"},
+    {"name": "conv2_tap", "taps": {**HYPERCOLUMN_TAPS, "conv2": 1}},
+    {"name": "lr_3e-3", "learning_rate": 3e-3},
+    {"name": "12_epochs", "epochs": 12},
+]
+SUITES["recipe"] = [
+    {"task": "segmentation", "taps": HYPERCOLUMN_TAPS, **experiment} for experiment in RECIPE_GRID
+]
+
 SUITE_DATA = {
     "demo": {"train_images": 600, "val_images": 100, "epochs": 6},
     "paper": {"train_images": 600, "val_images": 100, "epochs": 6},
+    "recipe": {"train_images": 600, "val_images": 100, "epochs": 6},
 }
 
 HEADLINES = {

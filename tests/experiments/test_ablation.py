@@ -55,3 +55,12 @@ def test_headline_differences_pair_the_seeds():
     assert [(a, b, c) for a, b, c, _, _ in found] == [("a", "b", "AP@0.5"), ("a", "b", "AP@0.7")]
     assert found[0][3] == pytest.approx([0.2, 0.1]) and found[0][4] == pytest.approx(0.15)
     assert found[1][3] == pytest.approx([0.3, 0.1]) and found[1][4] == pytest.approx(0.2)
+
+
+def test_only_names_experiments_of_the_suite(tmp_path):
+    with pytest.raises(
+        ValueError, match=r"no experiments \['nope'\]; valid: hypercolumn, fc7_only"
+    ):
+        run_suite(
+            "demo", tmp_path, train_images=1, val_images=1, epochs=1, base=SMALL, only=["nope"]
+        )

@@ -59,12 +59,11 @@ SUITES = {
 # recipe"): each row changes one thing against the preset.
 SHALLOW = {"backbone_options": {"convs_per_block": [1, 1, 1, 1]}}
 RECIPE_GRID = [
-    {"name": "shallow_tiny", **SHALLOW},
-    {"name": "shallow_tiny_bn_0.99", **SHALLOW, "batch_norm_momentum": 0.99},
-    {"name": "preset"},
-    {"name": "conv2_tap", "taps": {**HYPERCOLUMN_TAPS, "conv2": 1}},
+    {"name": "shallow_tiny_lr_3e-3", **SHALLOW, "learning_rate": 3e-3},
     {"name": "lr_3e-3", "learning_rate": 3e-3},
-    {"name": "12_epochs", "epochs": 12},
+    {"name": "conv2_tap_lr_3e-3", "learning_rate": 3e-3, "taps": {**HYPERCOLUMN_TAPS, "conv2": 1}},
+    {"name": "preset"},
+    {"name": "12_epochs_lr_3e-3", "learning_rate": 3e-3, "epochs": 12},
 ]
 SUITES["recipe"] = [
     {"task": "segmentation", "taps": HYPERCOLUMN_TAPS, **experiment} for experiment in RECIPE_GRID

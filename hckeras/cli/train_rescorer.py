@@ -28,6 +28,20 @@ def register(subparsers):
     parser.add_argument("--batch-size", type=int, default=32, metavar="N")
     parser.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR")
     parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument(
+        "--positive",
+        type=float,
+        default=0.7,
+        metavar="O",
+        help="mask IoU above which a candidate is positive (default 0.7, the paper's)",
+    )
+    parser.add_argument(
+        "--negative",
+        type=float,
+        default=0.5,
+        metavar="O",
+        help="mask IoU below which a candidate is negative (default 0.5, the paper's)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -38,6 +52,10 @@ def run(args):
 
     if not args.out.endswith(".keras"):
         raise ValueError(f"--out {args.out} must end in .keras")
+    if not 0 <= args.negative <= args.positive <= 1:
+        raise ValueError(
+            f"need 0 <= --negative <= --positive <= 1, got {args.negative} and {args.positive}"
+        )
     images = args.images or os.path.dirname(os.path.abspath(args.gt))
     trained = train_rescorer(
         args.model,
@@ -49,6 +67,8 @@ def run(args):
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         seed=args.seed,
+        positive=args.positive,
+        negative=args.negative,
         **pool_settings(args),
     )
     report = trained["report"]

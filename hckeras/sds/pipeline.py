@@ -16,7 +16,13 @@ import numpy as np
 
 from hckeras.inference.predictor import SKIP_REASONS, warn_skipped
 from hckeras.inference.results import results_to_coco
-from hckeras.sds.labels import IGNORED, best_overlaps, candidate_labels
+from hckeras.sds.labels import (
+    IGNORED,
+    NEGATIVE_OVERLAP,
+    POSITIVE_OVERLAP,
+    best_overlaps,
+    candidate_labels,
+)
 from hckeras.sds.pool_expansion import expand_detections
 from hckeras.sds.raw_pool import drop_outside_boxes, read_raw_pool
 from hckeras.sds.region_crops import region_crops
@@ -181,11 +187,20 @@ def run_sds(
     return output, totals
 
 
-def collect_examples(predictor, coco_gt, images_dir, raw, **settings):
+def collect_examples(
+    predictor,
+    coco_gt,
+    images_dir,
+    raw,
+    positive=POSITIVE_OVERLAP,
+    negative=NEGATIVE_OVERLAP,
+    **settings,
+):
     """Rescorer training data from the expanded pool of a training split.
 
     Every candidate gets its predicted mask's best IoU with a ground-truth instance of
-    its category; above 0.7 it is positive, below 0.5 negative, between left out.
+    its category; above `positive` (0.7) it is positive, below `negative` (0.5)
+    negative, between left out.
 
     Returns:
         dict of arrays `box`, `region` (float32 `(N, H, W, 3)`), `category_ids` (int
@@ -210,7 +225,7 @@ def collect_examples(predictor, coco_gt, images_dir, raw, **settings):
             results, gt_masks, [a["category_id"] for a in annotations], image.shape[:2]
         )
         for result, overlap, label in zip(
-            results, overlaps, candidate_labels(overlaps), strict=True
+            results, overlaps, candidate_labels(overlaps, positive, negative), strict=True
         ):
             if label == IGNORED:
                 totals.setdefault("ignored", 0)
@@ -253,9 +268,12 @@ def train_rescorer(
     learning_rate=1e-3,
     seed=0,
     verbose=0,
+    positive=POSITIVE_OVERLAP,
+    negative=NEGATIVE_OVERLAP,
     **settings,
 ):
-    """Train and save a rescorer for the mask model at `mask_path` (`.keras` + spec).
+    """Train and save a rescorer for the mask model at `mask_path` (`.keras` + spec);
+    `positive` and `negative` are the overlaps of `collect_examples`.
 
     Returns:
         dict: `path` (the written .keras), `history` (Keras history dict), `report`
@@ -280,12 +298,13 @@ def train_rescorer(
     mask_model = keras.saving.load_model(mask_path, compile=False, safe_mode=True)
     mask_spec = ModelSpec.load(spec_path(mask_path))
     predictor = Predictor(mask_model, mask_spec)
-    data = collect_examples(predictor, coco_gt, images_dir, raw, **settings)
+    data = collect_examples(predictor, coco_gt, images_dir, raw, positive, negative, **settings)
     report = data["report"]
     if report["positives"] == 0 or report["negatives"] == 0:
         raise ValueError(
-            f"the expanded pool of {raw} gives {report['positives']} positive and "
-            f"{report['negatives']} negative candidates; the rescorer needs both"
+            f"the expanded pool of {raw} gives {report['positives']} positive (mask IoU > "
+            f"{positive}) and {report['negatives']} negative (< {negative}) candidates for "
+            f"mask model {mask_path}; the rescorer needs both"
         )
     keras.utils.set_random_seed(seed)
     rescorer_spec = RescorerSpec.for_mask_spec(mask_spec, mask_path)

@@ -36,6 +36,15 @@ def test_training_examples_are_labelled_by_mask_overlap(predictor, rect_dataset)
     np.testing.assert_array_equal(data["box"], data["region"])
 
 
+def test_label_overlaps_are_options(predictor, rect_dataset):
+    gt, images, raw = _paths(rect_dataset)
+    data = collect_examples(predictor, gt, images, raw, positive=0.5, negative=0.3)
+    # A (1) and C (0.58) are now positive, D (1/3) lies between 0.3 and 0.5: ignored.
+    np.testing.assert_allclose(data["overlaps"], [1, 22 / 38, 1, 22 / 38])
+    assert data["labels"].tolist() == [1, 1, 1, 1]
+    assert data["report"]["ignored"] == 2
+
+
 def test_system_2_without_rescorer_keeps_the_best_region(predictor, rect_dataset):
     gt, images, raw = _paths(rect_dataset)
     results, counts = run_sds(predictor, gt, images, raw)
@@ -120,6 +129,14 @@ def test_cli_trains_a_rescorer_and_runs_system_2(mask_model_path, rect_dataset, 
     rescored = json.loads((out / "results.json").read_text())
     assert {r["box_score"] for r in rescored} <= {0.9, 0.8, 0.6, 0.5}
     assert all(0 < r["score"] < 1 for r in rescored)
+
+
+def test_cli_rejects_inverted_label_overlaps(mask_model_path, rect_dataset, tmp_path, capsys):
+    gt, _, raw = _paths(rect_dataset)
+    args = ["train-rescorer", "--model", str(mask_model_path), "--raw-detections", str(raw)]
+    args += ["--gt", str(gt), "--out", str(tmp_path / "r.keras"), "--negative", "0.8"]
+    assert main(args) == 2
+    assert "need 0 <= --negative <= --positive <= 1, got 0.8 and 0.7" in capsys.readouterr().err
 
 
 def test_cli_rejects_a_rescorer_of_other_categories(

@@ -152,9 +152,10 @@ def run_sds(
 
     Returns:
         `(results, report)`: COCO results with masks (`score` the new score,
-        `box_score` the detector's), and counts: images, raw, kept, added, pool
-        (candidates), outside (raw boxes off their image, dropped), skipped (per
-        `SKIP_REASONS`), final (after region NMS).
+        `box_score` the detector's, `source` "kept" by box NMS or "added" by the
+        expansion), and counts: images, raw, kept, added, pool (candidates), outside
+        (raw boxes off their image, dropped), skipped (per `SKIP_REASONS`), final
+        (after region NMS) and final_added (of them, added by the expansion).
     """
     if predictor.spec.task != "segmentation":
         raise ValueError(f"System 2 needs a segmentation model, got a {predictor.spec.task!r}")
@@ -180,10 +181,12 @@ def run_sds(
         coco_results = results_to_coco(final, image_id=info["id"])
         for entry, result in zip(coco_results, final, strict=True):
             entry["box_score"] = float(result.get("box_score", result["score"]))
+            entry["source"] = result["source"]
         output += coco_results
     examples = totals.pop("examples")
     warn_skipped(totals["skipped"], examples)
-    totals.update(outside=outside, final=len(output))
+    final_added = sum(entry["source"] == "added" for entry in output)
+    totals.update(outside=outside, final=len(output), final_added=final_added)
     return output, totals
 
 

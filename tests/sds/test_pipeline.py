@@ -53,8 +53,9 @@ def test_system_2_without_rescorer_keeps_the_best_region(predictor, rect_dataset
         (1, [10.0, 10.0, 30.0, 30.0], 0.9),
         (2, [10.0, 10.0, 30.0, 30.0], 0.9),
     ]
-    assert all(r["box_score"] == r["score"] for r in results)
+    assert all(r["box_score"] == r["score"] and r["source"] == "kept" for r in results)
     assert counts["pool"] == 6 and counts["final"] == 2 and counts["outside"] == 0
+    assert counts["final_added"] == 0
     # At 0.35, D (1/3) survives.
     results, _ = run_sds(predictor, gt, images, raw, region_nms_threshold=0.35)
     assert [r["score"] for r in results] == [0.9, 0.5, 0.9, 0.5]

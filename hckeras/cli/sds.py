@@ -120,5 +120,14 @@ def run(args):
         f"({ratio:.2f}x), {skipped} skipped, {counts['final']} after region NMS",
         file=sys.stderr,
     )
+    coverage = counts["coverage"]
+    if coverage["objects"]:
+        print(
+            f"best candidate per object (of {coverage['objects']}): mean mask IoU "
+            f"{coverage['kept_mean_best_iou']:.3f} among the kept boxes, "
+            f"{coverage['pool_mean_best_iou']:.3f} in the pool; above 0.7: "
+            f"{coverage['kept_above_0.7']} kept, {coverage['pool_above_0.7']} pool",
+            file=sys.stderr,
+        )
     print(format_report(evaluation))
     return 0

@@ -51,3 +51,32 @@ def best_overlaps(results, gt_masks, gt_categories, image_size):
         union = np.count_nonzero(mask) + gt_areas[same] - inter
         best[i] = np.max(np.where(union > 0, inter / np.maximum(union, 1), 0.0))
     return best
+
+
+def best_per_object(results, gt_masks, gt_categories):
+    """Each ground-truth instance's best mask IoU with a result of its category: how well
+    the best candidate of a pool covers it (the ceiling of rescoring that pool).
+
+    Args:
+        results: `Predictor` results of one image (box-local `mask` and `window`).
+        gt_masks: `(G, H, W)` bool.
+        gt_categories: `(G,)` category ids.
+
+    Returns:
+        `(G,)` float64, 0 for an instance no result of its category overlaps.
+    """
+    gt_masks = np.asarray(gt_masks, dtype=bool)
+    gt_categories = np.asarray(gt_categories).reshape(-1)
+    gt_areas = np.count_nonzero(gt_masks.reshape(len(gt_masks), -1), axis=1)
+    best = np.zeros(len(gt_masks))
+    for result in results:
+        same = np.flatnonzero(gt_categories == result["category_id"])
+        if not len(same):
+            continue
+        x0, y0, x1, y1 = (int(v) for v in result["window"])
+        mask = np.asarray(result["mask"], dtype=bool)
+        inter = np.count_nonzero(gt_masks[same, y0:y1, x0:x1] & mask, axis=(1, 2))
+        union = np.count_nonzero(mask) + gt_areas[same] - inter
+        iou = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+        best[same] = np.maximum(best[same], iou)
+    return best

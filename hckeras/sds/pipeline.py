@@ -21,6 +21,7 @@ from hckeras.sds.labels import (
     NEGATIVE_OVERLAP,
     POSITIVE_OVERLAP,
     best_overlaps,
+    best_per_object,
     candidate_labels,
 )
 from hckeras.sds.pool_expansion import expand_detections
@@ -89,6 +90,30 @@ def _candidates(predictor, image, entries, settings, totals):
     return results
 
 
+def _gt_masks(annotations, info):
+    """`(masks, categories)` of the non-crowd annotations of one image."""
+    from hckeras.metrics.coco_io import annotation_masks
+
+    annotations = [a for a in annotations if not a.get("iscrowd", 0)]
+    if not annotations:
+        return np.zeros((0, info["height"], info["width"]), bool), []
+    return annotation_masks(annotations, info), [a["category_id"] for a in annotations]
+
+
+COVERAGE_IOUS = (0.5, 0.7)
+
+
+def _coverage(best_kept, best_pool):
+    """How many objects the best kept candidate / the best pool candidate covers."""
+    best_kept, best_pool = np.concatenate(best_kept), np.concatenate(best_pool)
+    coverage = {"objects": len(best_kept)}
+    for name, best in (("kept", best_kept), ("pool", best_pool)):
+        coverage[f"{name}_mean_best_iou"] = float(best.mean()) if len(best) else 0.0
+        for iou in COVERAGE_IOUS:
+            coverage[f"{name}_above_{iou:g}"] = int(np.sum(best > iou))
+    return coverage
+
+
 def _new_totals():
     return {
         "images": 0,
@@ -155,17 +180,25 @@ def run_sds(
         `box_score` the detector's, `source` "kept" by box NMS or "added" by the
         expansion), and counts: images, raw, kept, added, pool (candidates), outside
         (raw boxes off their image, dropped), skipped (per `SKIP_REASONS`), final
-        (after region NMS) and final_added (of them, added by the expansion).
+        (after region NMS), final_added (of them, added by the expansion) and
+        coverage: over the ground-truth objects of the images with raw boxes (non-crowd),
+        the mean best mask IoU of a candidate of the object's category among the kept
+        boxes and among the whole pool, and how many objects those best candidates cover
+        above IoU 0.5 and 0.7 (the ceiling that rescoring the pool can reach).
     """
     if predictor.spec.task != "segmentation":
         raise ValueError(f"System 2 needs a segmentation model, got a {predictor.spec.task!r}")
     settings = {**DEFAULTS, **settings}
     coco, pool, outside = _prepare(coco_gt, raw)
     totals = _new_totals()
-    output = []
-    for info, image, entries, _ in _images(coco, images_dir, pool):
+    output, best_kept, best_pool = [], [], []
+    for info, image, entries, annotations in _images(coco, images_dir, pool):
         totals["images"] += 1
         results = _candidates(predictor, image, entries, settings, totals)
+        gt_masks, gt_categories = _gt_masks(annotations, info)
+        kept_results = [r for r in results if r["source"] == "kept"]
+        best_kept.append(best_per_object(kept_results, gt_masks, gt_categories))
+        best_pool.append(best_per_object(results, gt_masks, gt_categories))
         if rescorer is not None:
             scores = rescore(rescorer, image, results, predictor.spec)
             for result, score in zip(results, scores, strict=True):
@@ -187,6 +220,7 @@ def run_sds(
     warn_skipped(totals["skipped"], examples)
     final_added = sum(entry["source"] == "added" for entry in output)
     totals.update(outside=outside, final=len(output), final_added=final_added)
+    totals["coverage"] = _coverage(best_kept, best_pool) if best_kept else {"objects": 0}
     return output, totals
 
 
@@ -210,8 +244,6 @@ def collect_examples(
         `(N,)`), `labels` (float32 `(N,)`, 0 or 1), `overlaps` (`(N,)`), and `report`
         (the `run_sds` counts plus positives, negatives, ignored).
     """
-    from hckeras.metrics.coco_io import annotation_masks
-
     settings = {**DEFAULTS, **settings}
     coco, pool, outside = _prepare(coco_gt, raw)
     totals = _new_totals()
@@ -219,14 +251,8 @@ def collect_examples(
     for info, image, entries, annotations in _images(coco, images_dir, pool):
         totals["images"] += 1
         results = _candidates(predictor, image, entries, settings, totals)
-        annotations = [a for a in annotations if not a.get("iscrowd", 0)]
-        if annotations:
-            gt_masks = annotation_masks(annotations, info)
-        else:
-            gt_masks = np.zeros((0, info["height"], info["width"]), bool)
-        overlaps = best_overlaps(
-            results, gt_masks, [a["category_id"] for a in annotations], image.shape[:2]
-        )
+        gt_masks, gt_categories = _gt_masks(annotations, info)
+        overlaps = best_overlaps(results, gt_masks, gt_categories, image.shape[:2])
         for result, overlap, label in zip(
             results, overlaps, candidate_labels(overlaps, positive, negative), strict=True
         ):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from hckeras.model_spec import ModelSpec
-from hckeras.sds.labels import IGNORED, best_overlaps, candidate_labels
+from hckeras.sds.labels import IGNORED, best_overlaps, best_per_object, candidate_labels
 from hckeras.sds.region_crops import crop_mask, region_crops
 from hckeras.tasks import MapLayout
 
@@ -27,6 +27,20 @@ def test_best_overlaps_by_hand():
         {"category_id": 3, "mask": np.ones((1, 1), bool), "window": (0, 0, 1, 1)},
     ]
     np.testing.assert_allclose(best_overlaps(results, gt, [1, 2], (10, 10)), [0.5, 0, 1 / 3, 0])
+
+
+def test_best_per_object_by_hand():
+    gt = np.zeros((3, 10, 10), bool)
+    gt[0, 0:4, 0:4] = True  # category 1
+    gt[1, 0:4, 4:8] = True  # category 2
+    gt[2, 6:10, 6:10] = True  # category 1, no result reaches it
+    results = [
+        {"category_id": 1, "mask": np.ones((4, 2), bool), "window": (0, 0, 2, 4)},  # 8/16
+        {"category_id": 1, "mask": np.ones((4, 3), bool), "window": (0, 0, 3, 4)},  # 12/16
+        {"category_id": 2, "mask": np.ones((4, 4), bool), "window": (2, 0, 6, 4)},  # 8/24
+    ]
+    np.testing.assert_allclose(best_per_object(results, gt, [1, 2, 1]), [0.75, 1 / 3, 0])
+    assert best_per_object([], gt, [1, 2, 1]).tolist() == [0, 0, 0]
 
 
 def test_region_crop_masks_the_background():

@@ -56,6 +56,16 @@ def test_system_2_without_rescorer_keeps_the_best_region(predictor, rect_dataset
     assert all(r["box_score"] == r["score"] and r["source"] == "kept" for r in results)
     assert counts["pool"] == 6 and counts["final"] == 2 and counts["outside"] == 0
     assert counts["final_added"] == 0
+    # A, a kept box, is each object's mask exactly.
+    assert counts["coverage"] == {
+        "objects": 2,
+        "kept_mean_best_iou": 1.0,
+        "kept_above_0.5": 2,
+        "kept_above_0.7": 2,
+        "pool_mean_best_iou": 1.0,
+        "pool_above_0.5": 2,
+        "pool_above_0.7": 2,
+    }
     # At 0.35, D (1/3) survives.
     results, _ = run_sds(predictor, gt, images, raw, region_nms_threshold=0.35)
     assert [r["score"] for r in results] == [0.9, 0.5, 0.9, 0.5]
@@ -100,6 +110,25 @@ def test_bad_raw_pools_are_errors_naming_the_file(predictor, rect_dataset, tmp_p
     unknown = _write(tmp_path / "unknown.json", [{**entries[0], "image_id": 99}])
     with pytest.raises(ValueError, match=r"unknown\.json: image ids \[99\]"):
         run_sds(predictor, gt, images, unknown)
+
+
+def test_coverage_shows_a_better_box_the_expansion_adds(predictor, rect_dataset, tmp_path):
+    gt, images, _ = _paths(rect_dataset)
+    # The top box is 6 px off (IoU 24/36 with the object); the exact box scores lower, is
+    # suppressed (IoU 2/3 >= 0.5) and added back (2/3 < 0.7).
+    raw = [
+        {"image_id": 1, "category_id": 1, "bbox": [16, 10, 30, 30], "score": 0.9},
+        {"image_id": 1, "category_id": 1, "bbox": [10, 10, 30, 30], "score": 0.5},
+    ]
+    results, counts = run_sds(predictor, gt, images, _write(tmp_path / "shifted.json", raw))
+    coverage = counts["coverage"]
+    assert coverage["objects"] == 1
+    assert coverage["kept_mean_best_iou"] == pytest.approx(2 / 3)
+    assert (coverage["kept_above_0.5"], coverage["kept_above_0.7"]) == (1, 0)
+    assert coverage["pool_mean_best_iou"] == 1.0 and coverage["pool_above_0.7"] == 1
+    # Region NMS keeps the higher box score: the exact mask goes without a rescorer.
+    assert [(r["score"], r["source"]) for r in results] == [(0.9, "kept")]
+    assert counts["added"] == 1 and counts["final_added"] == 0
 
 
 def test_boxes_outside_the_image_are_dropped_and_counted(predictor, rect_dataset, tmp_path):

@@ -136,7 +136,7 @@ def rescore(rescorer, image, results, spec, batch_size=32):
         spec: the mask model's `ModelSpec`.
 
     Returns:
-        float64 `(N,)` probabilities.
+        float32 `(N,)` probabilities.
     """
     from hckeras.sds.rescorer import one_hot
 

@@ -10,7 +10,17 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("synth", "train", "predict", "evaluate", "ablate", "export", "bench")
+SUBCOMMANDS = (
+    "synth",
+    "train",
+    "predict",
+    "evaluate",
+    "ablate",
+    "export",
+    "bench",
+    "sds",
+    "train_rescorer",
+)
 
 
 def build_parser():

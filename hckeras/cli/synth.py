@@ -14,8 +14,9 @@ def register(subparsers):
         "synth",
         help="write a synthetic COCO data set of people, quadrupeds and birds",
         description="Render scenes of articulated objects over clutter and write images, "
-        "annotations.json (masks, keypoints, part labels), parts/*.png and "
-        "detections_simulated.json. Same seed, same bytes.",
+        "annotations.json (masks, keypoints, part labels), parts/*.png, "
+        "detections_raw.json (a simulated detector's pre-NMS pool) and "
+        "detections_simulated.json (its box NMS). Same seed, same bytes.",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--images", type=int, default=100, metavar="N", help="number of images")

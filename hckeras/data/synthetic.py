@@ -7,7 +7,9 @@ quadrupeds and birds over clutter and writes, under `out_dir`:
     parts/<annotation id>.png  uint8 part labels of each instance (`parts_file`)
     annotations.json           COCO ground truth with the extensions of
                                docs/data_format.md
-    detections_simulated.json  COCO results: jittered boxes, misses, false positives
+    detections_raw.json        COCO results: the simulated detector's pre-NMS pool
+    detections_simulated.json  COCO results: its box NMS (jittered boxes, misses,
+                               false positives)
 
 The pixels and annotations of image i (0-based) are a function of `(seed, i)`
 only (annotation ids count on from the earlier images), so the same seed gives
@@ -25,7 +27,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from hckeras.data.synthetic_categories import CATEGORIES
-from hckeras.data.synthetic_detections import simulate_detections
+from hckeras.data.synthetic_detections import simulate_detections, simulate_raw_pool
 from hckeras.data.synthetic_scene import render_scene
 from hckeras.io import write_bytes_atomic
 
@@ -95,7 +97,7 @@ def generate(out_dir, num_images, seed=0, image_size_range=(256, 320)):
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "parts").mkdir(exist_ok=True)
     category_ids = [category.id for category in CATEGORIES]
-    images, annotations, detections = [], [], []
+    images, annotations, raw_pool = [], [], []
     for index in range(num_images):
         rng = np.random.default_rng([seed, index])
         width, height = (
@@ -112,8 +114,9 @@ def generate(out_dir, num_images, seed=0, image_size_range=(256, 320)):
             _write_png(out / entry["parts_file"], instance.parts)
             annotations.append(entry)
             ground_truth.append((entry["category_id"], entry["bbox"]))
-        detections += simulate_detections(
+        raw_pool += simulate_raw_pool(
             np.random.default_rng([seed, index, 1]),
+            np.random.default_rng([seed, index, 2]),
             image_id,
             ground_truth,
             scene.distractor_boxes,
@@ -127,6 +130,7 @@ def generate(out_dir, num_images, seed=0, image_size_range=(256, 320)):
         "categories": [category.to_coco() for category in CATEGORIES],
         "annotations": annotations,
     }
-    _write_json(out / "detections_simulated.json", detections)
+    _write_json(out / "detections_raw.json", raw_pool)
+    _write_json(out / "detections_simulated.json", simulate_detections(raw_pool))
     _write_json(out / "annotations.json", dataset)
     return out / "annotations.json"

@@ -12,8 +12,9 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from hckeras.cli import synth
-from hckeras.data import synthetic
+from hckeras.data import synthetic, synthetic_detections
 from hckeras.data.synthetic_detections import box_iou
+from hckeras.sds.box_nms import nms_detections
 
 NUM_IMAGES = 8
 
@@ -63,6 +64,7 @@ def test_no_temporary_files_are_left(dataset):
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     assert sorted(p.name for p in out.iterdir()) == [
         "annotations.json",
+        "detections_raw.json",
         "detections_simulated.json",
         "images",
         "parts",
@@ -178,6 +180,74 @@ def test_detections_mix_good_and_bad_boxes(dataset):
     good = best >= 0.5
     assert good.mean() >= 0.5 and (~good).sum() >= 2
     assert scores[good].mean() > scores[~good].mean()
+
+
+def test_detections_are_the_box_nms_of_the_raw_pool(dataset):
+    out, _ = dataset
+    raw = json.loads((out / "detections_raw.json").read_text())
+    detections = json.loads((out / "detections_simulated.json").read_text())
+    assert len(raw) >= 3 * len(detections)
+    expected = [
+        d
+        for d in nms_detections(raw, synthetic_detections.NMS_THRESHOLD)
+        if d["score"] >= synthetic_detections.DETECTION_MIN_SCORE
+    ]
+    assert detections == expected
+    # Every raw box that is not a detection was suppressed by a detection of its image
+    # and category that overlaps it by >= the NMS threshold and scores at least as high,
+    # or scores below the detector's floor.
+    for entry in raw:
+        if entry in detections or entry["score"] < synthetic_detections.DETECTION_MIN_SCORE:
+            continue
+        assert any(
+            d["image_id"] == entry["image_id"]
+            and d["category_id"] == entry["category_id"]
+            and d["score"] >= entry["score"]
+            and box_iou(d["bbox"], entry["bbox"]) >= synthetic_detections.NMS_THRESHOLD
+            for d in detections
+        ), entry
+
+
+def test_raw_pool_has_several_boxes_per_object_and_background_boxes(dataset):
+    out, data = dataset
+    raw = json.loads((out / "detections_raw.json").read_text())
+    by_image = _annotations_by_image(data)
+    per_object = []
+    for image_id, annotations in by_image.items():
+        for annotation in annotations:
+            near = [
+                r
+                for r in raw
+                if r["image_id"] == image_id
+                and r["category_id"] == annotation["category_id"]
+                and box_iou(r["bbox"], annotation["bbox"]) >= 0.5
+            ]
+            per_object.append(len(near))
+    per_object = np.array(per_object)
+    # Most objects are found by a cluster of boxes; about MISS_RATE get none.
+    assert np.median(per_object) >= 3
+    assert 0.0 < np.mean(per_object == 0) < 0.35
+    low = [r for r in raw if r["score"] < synthetic_detections.DETECTION_MIN_SCORE]
+    assert len(low) >= 4 * NUM_IMAGES
+    assert all(0.0 < r["score"] < 1.0 and r["bbox"][2] > 0 for r in raw)
+
+
+def test_raw_pool_of_one_object_by_hand():
+    gt = [(1, [40.0, 50.0, 60.0, 80.0])]
+    raw = synthetic_detections.simulate_raw_pool(
+        np.random.default_rng(3), np.random.default_rng(4), 7, gt, [], 256, 256, [1, 2]
+    )
+    again = synthetic_detections.simulate_raw_pool(
+        np.random.default_rng(3), np.random.default_rng(4), 7, gt, [], 256, 256, [1, 2]
+    )
+    assert raw == again
+    assert all(r["image_id"] == 7 for r in raw)
+    # The anchors come from the first generator exactly as a pool-free simulator draws them.
+    anchors = synthetic_detections._anchors(np.random.default_rng(3), 7, gt, [], 256, 256, [1, 2])
+    assert all(anchor in raw for anchor in anchors)
+    detections = synthetic_detections.simulate_detections(raw)
+    assert all(d in raw for d in detections)
+    assert len(detections) < len(raw)
 
 
 def _oracle_color_iou(image, mask, bins=8):

@@ -1,0 +1,350 @@
+"""System 2 end to end (paper section 4.2, Figure 3) and the rescorer's training.
+
+Per image: raw pool -> box NMS -> pool expansion -> a mask per candidate (`Predictor`)
+-> a new score per candidate (region rescorer; without one, the box score) -> region
+NMS on mask overlap -> COCO results.
+
+    results, report = run_sds(predictor, "synth/annotations.json", "synth",
+                              "synth/detections_raw.json", rescorer=load_rescorer(...))
+    examples = collect_examples(predictor, gt, images_dir, raw)   # rescorer training data
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hckeras.inference.predictor import SKIP_REASONS, warn_skipped
+from hckeras.inference.results import results_to_coco
+from hckeras.sds.labels import (
+    IGNORED,
+    NEGATIVE_OVERLAP,
+    POSITIVE_OVERLAP,
+    best_overlaps,
+    best_per_object,
+    candidate_labels,
+)
+from hckeras.sds.pool_expansion import expand_detections
+from hckeras.sds.raw_pool import drop_outside_boxes, read_raw_pool
+from hckeras.sds.region_crops import region_crops
+from hckeras.sds.region_nms import REGION_NMS_THRESHOLD, region_nms
+
+DEFAULTS = {"score_threshold": 0.1, "nms_threshold": 0.5, "min_score": 0.05}
+"""Pool expansion settings: a suppressed box above `score_threshold` may join; box NMS
+at `nms_threshold`; raw boxes under `min_score` (the detector's output floor) ignored."""
+
+
+def _images(coco_gt, images_dir, raw):
+    """Yield `(info, image, raw entries, annotations)` per ground-truth image with raw
+    boxes, in ground-truth order."""
+    from hckeras.data.coco import image_entry_problem
+    from hckeras.data.images import load_image
+
+    by_image = {}
+    for entry in raw:
+        by_image.setdefault(entry["image_id"], []).append(entry)
+    for image_id, info in coco_gt.imgs.items():
+        if image_id not in by_image:
+            continue
+        problem = image_entry_problem(info)
+        if problem:
+            raise ValueError(f"ground truth: image {image_id!r} {problem}")
+        path = Path(images_dir) / info["file_name"]
+        image = load_image(path)
+        if list(image.shape[:2]) != [info["height"], info["width"]]:
+            raise ValueError(
+                f"image {path} is {image.shape[1]}x{image.shape[0]} but the ground truth "
+                f"says {info['width']}x{info['height']} (image id {image_id})"
+            )
+        yield info, image, by_image[image_id], coco_gt.imgToAnns.get(image_id, [])
+
+
+def _prepare(coco_gt, raw):
+    """The indexed ground truth and the checked raw pool without boxes outside images."""
+    from hckeras.metrics.coco_io import load_ground_truth
+
+    coco = load_ground_truth(coco_gt)
+    where = f"raw pool {os.fspath(raw)}" if isinstance(raw, str | os.PathLike) else None
+    pool = read_raw_pool(raw, where)
+    unknown = sorted({e["image_id"] for e in pool} - set(coco.imgs), key=str)
+    if unknown:
+        raise ValueError(
+            f"{where or 'raw pool'}: image ids {unknown[:10]} are not in the ground truth"
+        )
+    sizes = {i: (info["height"], info["width"]) for i, info in coco.imgs.items()}
+    pool, outside = drop_outside_boxes(pool, sizes)
+    return coco, pool, outside
+
+
+def _candidates(predictor, image, entries, settings, totals):
+    pool, stats = expand_detections(entries, **settings)
+    for key in ("raw", "kept", "pool"):
+        totals[key] += stats[key]
+    totals["added"] += stats["pool"] - stats["kept"]
+    results, skipped, examples = predictor.predict_with_skips(image, pool)
+    for reason, count in skipped.items():
+        totals["skipped"][reason] += count
+    totals["examples"].update({k: v for k, v in examples.items() if k not in totals["examples"]})
+    for result in results:
+        result["source"] = pool[result["index"]]["source"]
+    return results
+
+
+def _gt_masks(annotations, info):
+    """`(masks, categories)` of the non-crowd annotations of one image."""
+    from hckeras.metrics.coco_io import annotation_masks
+
+    annotations = [a for a in annotations if not a.get("iscrowd", 0)]
+    if not annotations:
+        return np.zeros((0, info["height"], info["width"]), bool), []
+    return annotation_masks(annotations, info), [a["category_id"] for a in annotations]
+
+
+COVERAGE_IOUS = (0.5, 0.7)
+
+
+def _coverage(best_kept, best_pool):
+    """How many objects the best kept candidate / the best pool candidate covers."""
+    best_kept, best_pool = np.concatenate(best_kept), np.concatenate(best_pool)
+    coverage = {"objects": len(best_kept)}
+    for name, best in (("kept", best_kept), ("pool", best_pool)):
+        coverage[f"{name}_mean_best_iou"] = float(best.mean()) if len(best) else 0.0
+        for iou in COVERAGE_IOUS:
+            coverage[f"{name}_above_{iou:g}"] = int(np.sum(best > iou))
+    return coverage
+
+
+def _new_totals():
+    return {
+        "images": 0,
+        "raw": 0,
+        "kept": 0,
+        "added": 0,
+        "pool": 0,
+        "skipped": dict.fromkeys(SKIP_REASONS, 0),
+        "examples": {},
+    }
+
+
+def rescore(rescorer, image, results, spec, batch_size=32):
+    """New scores of one image's candidates.
+
+    Args:
+        rescorer: `(model, RescorerSpec)` from `load_rescorer`.
+        image: `(H, W, 3)` RGB.
+        results: segmentation `Predictor` results of the image.
+        spec: the mask model's `ModelSpec`.
+
+    Returns:
+        float32 `(N,)` probabilities.
+    """
+    from hckeras.sds.rescorer import one_hot
+
+    model, rescorer_spec = rescorer
+    if not results:
+        return np.zeros(0)
+    boxes, regions = zip(
+        *(region_crops(image, r, spec, rescorer_spec.background_fill) for r in results),
+        strict=True,
+    )
+    inputs = {
+        "box": np.stack(boxes),
+        "region": np.stack(regions),
+        "category": one_hot([r["category_id"] for r in results], rescorer_spec),
+    }
+    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0)).reshape(-1)
+
+
+def run_sds(
+    predictor,
+    coco_gt,
+    images_dir,
+    raw,
+    rescorer=None,
+    region_nms_threshold=REGION_NMS_THRESHOLD,
+    **settings,
+):
+    """System 2 on every ground-truth image that has raw boxes.
+
+    Args:
+        predictor: a segmentation `Predictor`.
+        coco_gt: ground truth (path, dict or COCO): image files and sizes.
+        images_dir: folder the images' `file_name`s are relative to.
+        raw: the raw pool (path or list, `read_raw_pool`).
+        rescorer: `(model, RescorerSpec)`, or None to keep the box scores.
+        region_nms_threshold: mask IoU of the final NMS (0.3 in the paper).
+        settings: `DEFAULTS` overrides.
+
+    Returns:
+        `(results, report)`: COCO results with masks (`score` the new score,
+        `box_score` the detector's, `source` "kept" by box NMS or "added" by the
+        expansion), and counts: images, raw, kept, added, pool (candidates), outside
+        (raw boxes off their image, dropped), skipped (per `SKIP_REASONS`), final
+        (after region NMS), final_added (of them, added by the expansion) and
+        coverage: over the ground-truth objects of the images with raw boxes (non-crowd),
+        the mean best mask IoU of a candidate of the object's category among the kept
+        boxes and among the whole pool, and how many objects those best candidates cover
+        above IoU 0.5 and 0.7 (the ceiling that rescoring the pool can reach).
+    """
+    if predictor.spec.task != "segmentation":
+        raise ValueError(f"System 2 needs a segmentation model, got a {predictor.spec.task!r}")
+    settings = {**DEFAULTS, **settings}
+    coco, pool, outside = _prepare(coco_gt, raw)
+    totals = _new_totals()
+    output, best_kept, best_pool = [], [], []
+    for info, image, entries, annotations in _images(coco, images_dir, pool):
+        totals["images"] += 1
+        results = _candidates(predictor, image, entries, settings, totals)
+        gt_masks, gt_categories = _gt_masks(annotations, info)
+        kept_results = [r for r in results if r["source"] == "kept"]
+        best_kept.append(best_per_object(kept_results, gt_masks, gt_categories))
+        best_pool.append(best_per_object(results, gt_masks, gt_categories))
+        if rescorer is not None:
+            scores = rescore(rescorer, image, results, predictor.spec)
+            for result, score in zip(results, scores, strict=True):
+                result["box_score"], result["score"] = result["score"], float(score)
+        kept = region_nms(
+            [r["mask"] for r in results],
+            [r["window"] for r in results],
+            [r["score"] for r in results],
+            [r["category_id"] for r in results],
+            region_nms_threshold,
+        )
+        final = [results[i] for i in kept]
+        coco_results = results_to_coco(final, image_id=info["id"])
+        for entry, result in zip(coco_results, final, strict=True):
+            entry["box_score"] = float(result.get("box_score", result["score"]))
+            entry["source"] = result["source"]
+        output += coco_results
+    examples = totals.pop("examples")
+    warn_skipped(totals["skipped"], examples)
+    final_added = sum(entry["source"] == "added" for entry in output)
+    totals.update(outside=outside, final=len(output), final_added=final_added)
+    totals["coverage"] = _coverage(best_kept, best_pool) if best_kept else {"objects": 0}
+    return output, totals
+
+
+def collect_examples(
+    predictor,
+    coco_gt,
+    images_dir,
+    raw,
+    positive=POSITIVE_OVERLAP,
+    negative=NEGATIVE_OVERLAP,
+    **settings,
+):
+    """Rescorer training data from the expanded pool of a training split.
+
+    Every candidate gets its predicted mask's best IoU with a ground-truth instance of
+    its category; above `positive` (0.7) it is positive, below `negative` (0.5)
+    negative, between left out.
+
+    Returns:
+        dict of arrays `box`, `region` (float32 `(N, H, W, 3)`), `category_ids` (int
+        `(N,)`), `labels` (float32 `(N,)`, 0 or 1), `overlaps` (`(N,)`), and `report`
+        (the `run_sds` counts plus positives, negatives, ignored).
+    """
+    settings = {**DEFAULTS, **settings}
+    coco, pool, outside = _prepare(coco_gt, raw)
+    totals = _new_totals()
+    columns = {"box": [], "region": [], "category_ids": [], "labels": [], "overlaps": []}
+    for info, image, entries, annotations in _images(coco, images_dir, pool):
+        totals["images"] += 1
+        results = _candidates(predictor, image, entries, settings, totals)
+        gt_masks, gt_categories = _gt_masks(annotations, info)
+        overlaps = best_overlaps(results, gt_masks, gt_categories, image.shape[:2])
+        for result, overlap, label in zip(
+            results, overlaps, candidate_labels(overlaps, positive, negative), strict=True
+        ):
+            if label == IGNORED:
+                totals.setdefault("ignored", 0)
+                totals["ignored"] += 1
+                continue
+            box, region = region_crops(image, result, predictor.spec)
+            columns["box"].append(box)
+            columns["region"].append(region)
+            columns["category_ids"].append(result["category_id"])
+            columns["labels"].append(float(label))
+            columns["overlaps"].append(float(overlap))
+    examples = totals.pop("examples")
+    warn_skipped(totals["skipped"], examples)
+    size = (*predictor.spec.input_size, 3)
+    data = {
+        "box": np.asarray(columns["box"], np.float32).reshape(-1, *size),
+        "region": np.asarray(columns["region"], np.float32).reshape(-1, *size),
+        "category_ids": np.asarray(columns["category_ids"], np.int64),
+        "labels": np.asarray(columns["labels"], np.float32),
+        "overlaps": np.asarray(columns["overlaps"], np.float64),
+    }
+    totals.update(
+        outside=outside,
+        positives=int(np.sum(data["labels"] == 1)),
+        negatives=int(np.sum(data["labels"] == 0)),
+        ignored=totals.get("ignored", 0),
+    )
+    data["report"] = totals
+    return data
+
+
+def train_rescorer(
+    mask_path,
+    coco_gt,
+    images_dir,
+    raw,
+    out_path,
+    epochs=5,
+    batch_size=32,
+    learning_rate=1e-3,
+    seed=0,
+    verbose=0,
+    positive=POSITIVE_OVERLAP,
+    negative=NEGATIVE_OVERLAP,
+    **settings,
+):
+    """Train and save a rescorer for the mask model at `mask_path` (`.keras` + spec);
+    `positive` and `negative` are the overlaps of `collect_examples`.
+
+    Returns:
+        dict: `path` (the written .keras), `history` (Keras history dict), `report`
+        (`collect_examples` counts).
+    """
+    import keras
+
+    import hckeras.layers  # noqa: F401  (registers the hckeras layers for deserialization)
+    from hckeras.inference.predictor import Predictor
+    from hckeras.model_spec import ModelSpec, spec_path
+    from hckeras.sds.rescorer import (
+        RescorerSpec,
+        build_rescorer,
+        compile_rescorer,
+        one_hot,
+        save_rescorer,
+    )
+
+    mask_path = Path(mask_path)
+    if mask_path.suffix != ".keras" or not mask_path.is_file():
+        raise FileNotFoundError(f"mask model {mask_path} is not an existing .keras file")
+    mask_model = keras.saving.load_model(mask_path, compile=False, safe_mode=True)
+    mask_spec = ModelSpec.load(spec_path(mask_path))
+    predictor = Predictor(mask_model, mask_spec)
+    data = collect_examples(predictor, coco_gt, images_dir, raw, positive, negative, **settings)
+    report = data["report"]
+    if report["positives"] == 0 or report["negatives"] == 0:
+        raise ValueError(
+            f"the expanded pool of {raw} gives {report['positives']} positive (mask IoU > "
+            f"{positive}) and {report['negatives']} negative (< {negative}) candidates for "
+            f"mask model {mask_path}; the rescorer needs both"
+        )
+    keras.utils.set_random_seed(seed)
+    rescorer_spec = RescorerSpec.for_mask_spec(mask_spec, mask_path)
+    model = compile_rescorer(build_rescorer(mask_model, mask_spec), learning_rate)
+    inputs = {
+        "box": data["box"],
+        "region": data["region"],
+        "category": one_hot(data["category_ids"], rescorer_spec),
+    }
+    history = model.fit(
+        inputs, data["labels"][:, None], epochs=epochs, batch_size=batch_size, verbose=verbose
+    )
+    path = save_rescorer(model, rescorer_spec, out_path)
+    return {"path": path, "history": history.history, "report": report}

@@ -53,8 +53,15 @@ def tiny(
             x = layers.ReLU(name=name)(x)
         x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(8 * width, activation="relu", name="fc6")(x)
-    x = layers.Dense(8 * width, activation="relu", name="fc7")(x)
+    for name in ("fc6", "fc7"):
+        if batch_norm:
+            # Without normalisation most fc6 units die (ReLU never positive) within an
+            # epoch of Adam from scratch: 2304 inputs make each step move a unit far.
+            x = layers.Dense(8 * width, use_bias=False, name=f"{name}_dense")(x)
+            x = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn")(x)
+            x = layers.ReLU(name=name)(x)
+        else:
+            x = layers.Dense(8 * width, activation="relu", name=name)(x)
     model = keras.Model(inputs, x, name="tiny")
     if weights is not None:
         load_local_weights(model, weights, "tiny")

@@ -134,6 +134,9 @@ def run_export(args):
     )
     table = format_table(rows, threads)
     print(table)
+    for row in rows:
+        if row.graph_problems:
+            print(f"hckeras export: {row.variant} graph: {'; '.join(row.graph_problems)}")
     out = Path(args.out)
     write_text_atomic(out / "export_report.md", table + "\n")
     write_json_atomic(out / "export_report.json", [dataclasses.asdict(r) for r in rows])

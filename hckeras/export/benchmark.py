@@ -3,9 +3,12 @@
 Per variant (after Ultralytics' export benchmark): whether it exported, whether
 the GPU preflight passed, whether it validated against the Keras model (parity
 floors), its size, its median CPU latency per crop at each thread count, the
-ratio of that latency to fp32's, and (segmentation) the mask IoU with the
-ground truth. The bare backbone is exported and timed the same way, so the
-head's overhead is `hypercolumn fp32 latency / backbone fp32 latency`.
+ratio of that latency to fp32's, its graph profile on the LiteRT CPU runtime
+(XNNPACK partitions, ops left outside them, QUANTIZE/DEQUANTIZE inside the
+graph, float ops in an int8 graph: `hckeras.export.profile`), and
+(segmentation) the mask IoU with the ground truth. The bare backbone is
+exported and timed the same way, so the head's overhead is `hypercolumn fp32
+latency / backbone fp32 latency`.
 """
 
 import time
@@ -39,6 +42,8 @@ class Row:
     accuracy: dict = field(default_factory=dict)
     error: str | None = None
     path: str | None = None
+    profile: dict = field(default_factory=dict)
+    graph_problems: list = field(default_factory=list)
 
 
 def time_tflite(path_or_bytes, num_threads, runs=20, warmup=3):
@@ -193,6 +198,7 @@ def run_export_benchmark(
                 row.validated = row.validated and max(drops) <= max_accuracy_drop
         if eval_targets is not None and spec.task == "segmentation":
             row.gt_mask_iou = ground_truth_iou(probabilities, eval_targets)
+        _profile(row, path)
         row.latency_ms = {t: time_tflite(path, t, runs) for t in threads}
     if backbone:
         row = Row("backbone")
@@ -202,6 +208,7 @@ def run_export_benchmark(
             export_backbone(spec, path)
             row.exported, row.path = True, str(path)
             row.size_mb = path.stat().st_size / 1e6
+            _profile(row, path)
             row.latency_ms = {t: time_tflite(path, t, runs) for t in threads}
         except (ValueError, RuntimeError) as error:
             row.error = str(error)
@@ -211,6 +218,14 @@ def run_export_benchmark(
             first = min(threads)
             row.ratio_to_fp32 = row.latency_ms[first] / base.latency_ms[first]
     return rows
+
+
+def _profile(row, path):
+    from hckeras.export.profile import graph_problems, profile_tflite
+
+    profile = profile_tflite(path)
+    row.profile = profile.describe()
+    row.graph_problems = graph_problems(profile)
 
 
 def format_table(rows, threads=(1, 2)):
@@ -225,7 +240,8 @@ def format_table(rows, threads=(1, 2)):
 
     header = ["variant", "exported", "GPU-compatible", "validated", "size MB"]
     header += [f"ms/crop {t} thr" for t in threads]
-    header += ["ratio to fp32", "max abs diff", "IoU vs fp32-keras", "argmax ±1", "GT mask IoU"]
+    header += ["ratio to fp32", "ops", "XNNPACK partitions", "ops outside XNNPACK"]
+    header += ["max abs diff", "IoU vs fp32-keras", "argmax ±1", "GT mask IoU"]
     columns = next((list(r.accuracy) for r in rows if r.accuracy), [])
     header += columns
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -238,6 +254,9 @@ def format_table(rows, threads=(1, 2)):
             cell(row.size_mb, "{:.2f}"),
             *[cell(row.latency_ms.get(t), "{:.2f}") for t in threads],
             cell(row.ratio_to_fp32, "{:.2f}"),
+            cell(row.profile.get("ops"), "{}"),
+            cell(row.profile.get("partitions"), "{}"),
+            _outside(row.profile),
             cell(row.parity.get("max_abs_diff"), "{:.1e}"),
             cell(row.parity.get("mean_mask_iou"), "{:.4f}"),
             cell(row.parity.get("argmax_within_one_cell"), "{:.3f}"),
@@ -246,6 +265,15 @@ def format_table(rows, threads=(1, 2)):
         ]
         lines.append("| " + " | ".join(values) + " |")
     return "\n".join(lines)
+
+
+def _outside(profile):
+    if not profile:
+        return "-"
+    counts = {}
+    for op in profile["outside"]:
+        counts[op] = counts.get(op, 0) + 1
+    return ", ".join(f"{n} {op}" for op, n in counts.items()) or "0"
 
 
 def task_accuracy(gt, images_dir, detections, num_threads=None):

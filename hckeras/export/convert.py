@@ -18,6 +18,7 @@ written atomically: an interrupted export leaves no half-written `.tflite`.
 import re
 from pathlib import Path
 
+from hckeras.export.int8_graph import int8_graph
 from hckeras.export.metadata import build_metadata, embed_metadata
 from hckeras.export.quantization import GPU_VARIANTS, QuantizationConfig
 from hckeras.io import write_bytes_atomic, write_json_atomic
@@ -189,6 +190,8 @@ def export_tflite(model_or_path, variant, out_path, spec=None, representative_da
         config = QuantizationConfig.for_variant(variant, representative_data)
     static = static_probability_model(model)
     _check_spec(static, spec)
+    if config.variant == "int8":
+        static = int8_graph(static)
     names = [layer.name for layer in model.layers]
     tflite_bytes = convert_keras(static, config, names)
     return finish_export(tflite_bytes, out_path, spec, config)

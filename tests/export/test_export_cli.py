@@ -36,6 +36,11 @@ def test_export_command_writes_every_variant_and_the_table(trained_run, tmp_path
     assert [row["variant"] for row in report] == ["fp32", "int8", "backbone"]
     assert all(row["exported"] for row in report)
     assert report[1]["ratio_to_fp32"] > 0 and set(report[0]["latency_ms"]) == {"1", "2"}
+    # One XNNPACK partition, nothing left to the builtin kernels (issue 10's regression).
+    for row in report:
+        assert row["profile"]["partitions"] == 1 and row["profile"]["outside"] == [], row
+        assert row["graph_problems"] == [], row
+    assert "XNNPACK partitions" in printed and "graph:" not in printed
     for name in (
         "model_fp32.tflite",
         "model_int8.json",

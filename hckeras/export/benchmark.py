@@ -111,6 +111,7 @@ def run_export_benchmark(
     backbone=True,
     accuracy_fn=None,
     max_accuracy_drop=None,
+    per_category=False,
     log=print,
 ):
     """Export and measure `variants` of a saved `.keras` model into `out_dir`.
@@ -135,6 +136,10 @@ def run_export_benchmark(
         max_accuracy_drop: with `accuracy_fn`, a variant whose value drops by
             more than this (a fraction, 0.01 = 1 point) below the Keras model's
             on any column does not validate.
+        per_category: also export each variant once per category
+            (`model_<variant>_cat<id>.tflite`, category-conditional: only that
+            category's maps) and add a "<variant> per category" row measuring
+            the first category's model.
 
     Returns:
         list of `Row`.
@@ -161,22 +166,31 @@ def run_export_benchmark(
     if accuracy_fn is not None:
         rows.append(Row("keras", exported=True, path=str(model_path)))
         rows[0].accuracy = accuracy_fn(model_path)
+
+    def export(variant, path, category_id=None):
+        if variant == "qat":
+            from hckeras.export.qat import export_qat
+
+            if train_data is None:
+                raise ValueError("the qat variant needs training data (--data)")
+            return export_qat(
+                model_path, path, train_data, config=qat_config, category_id=category_id
+            )
+        return export_tflite(
+            model_path,
+            variant,
+            path,
+            representative_data=calibration_crops,
+            category_id=category_id,
+        )
+
     for variant in variants:
         row = Row(variant)
         rows.append(row)
         path = out_dir / f"model_{variant}.tflite"
         log(f"exporting {variant} -> {path}")
         try:
-            if variant == "qat":
-                from hckeras.export.qat import export_qat
-
-                if train_data is None:
-                    raise ValueError("the qat variant needs training data (--data)")
-                document = export_qat(model_path, path, train_data, config=qat_config)
-            else:
-                document = export_tflite(
-                    model_path, variant, path, representative_data=calibration_crops
-                )
+            document = export(variant, path)
         except (ValueError, RuntimeError) as error:
             row.error = str(error)
             log(f"  {variant} failed: {error}")
@@ -200,6 +214,13 @@ def run_export_benchmark(
             row.gt_mask_iou = ground_truth_iou(probabilities, eval_targets)
         _profile(row, path)
         row.latency_ms = {t: time_tflite(path, t, runs) for t in threads}
+        if per_category:
+            rows.append(
+                _category_row(
+                    export, variant, out_dir, spec, eval_crops, reference, variant_floors,
+                    threads, runs, log,
+                )
+            )  # fmt: skip
     if backbone:
         row = Row("backbone")
         rows.append(row)
@@ -218,6 +239,40 @@ def run_export_benchmark(
             first = min(threads)
             row.ratio_to_fp32 = row.latency_ms[first] / base.latency_ms[first]
     return rows
+
+
+def _category_row(export, variant, out_dir, spec, crops, reference, floors, threads, runs, log):
+    """Export `variant` once per category (`model_<variant>_cat<id>.tflite`); the row
+    measures the first category's model (all have the same graph) against the
+    reference's channels of that category. Any category that fails to export
+    makes the row fail."""
+    from hckeras.export.litert_runner import LiteRTRunner
+    from hckeras.export.parity import check_parity, compare_outputs
+
+    first = spec.layout.category_ids[0]
+    row = Row(f"{variant} per category")
+    paths = {}
+    for category_id in spec.layout.category_ids:
+        path = out_dir / f"model_{variant}_cat{category_id}.tflite"
+        log(f"exporting {variant} for category {category_id} -> {path}")
+        try:
+            document = export(variant, path, category_id)
+        except (ValueError, RuntimeError) as error:
+            row.error = f"category {category_id}: {error}"
+            log(f"  {variant} category {category_id} failed: {error}")
+            return row
+        paths[category_id] = path
+        if category_id == first:
+            row.gpu_compatible = bool(document.get("gpu_compatible"))
+    path = paths[first]
+    row.exported, row.path = True, str(path)
+    row.size_mb = path.stat().st_size / 1e6
+    maps = spec.layout.maps_of(first)
+    row.parity = compare_outputs(LiteRTRunner(path)(crops), reference[..., maps])
+    row.validated = not check_parity(row.parity, **floors)
+    _profile(row, path)
+    row.latency_ms = {t: time_tflite(path, t, runs) for t in threads}
+    return row
 
 
 def _profile(row, path):

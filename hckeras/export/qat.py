@@ -359,7 +359,15 @@ def convert_qat(qat_model):
     return converter.convert()
 
 
-def export_qat(model_or_path, out_path, train_data, spec=None, config=None, validation_data=None):
+def export_qat(
+    model_or_path,
+    out_path,
+    train_data,
+    spec=None,
+    config=None,
+    validation_data=None,
+    category_id=None,
+):
     """QAT-fine-tune a copy of a saved model and write an int8 `.tflite` with metadata.
 
     Args:
@@ -369,6 +377,8 @@ def export_qat(model_or_path, out_path, train_data, spec=None, config=None, vali
         spec: the `ModelSpec` (default: the `.keras` sidecar).
         config: `QATConfig`.
         validation_data: optional validation batches.
+        category_id: fine-tune and export a category-conditional model with only
+            this category's maps (`hckeras.export.category_model`).
 
     Returns:
         the metadata document written into the file.
@@ -385,9 +395,16 @@ def export_qat(model_or_path, out_path, train_data, spec=None, config=None, vali
         model = model_or_path
     if spec is None:
         raise ValueError("QAT export needs the model's ModelSpec (spec=... or the .json sidecar)")
+    if category_id is not None:
+        from hckeras.export.category_model import CategoryBatches, category_model
+
+        model = category_model(model, spec.layout, category_id)
+        train_data = CategoryBatches(train_data, spec.layout, category_id)
+        if validation_data is not None:
+            validation_data = CategoryBatches(validation_data, spec.layout, category_id)
     qat_model, history = train_qat(model, train_data, config, validation_data)
     losses = [] if history is None else [float(v) for v in history.history.get("loss", [])]
     extra = {"qat": {**asdict(config), "loss_per_epoch": losses}}
     return finish_export(
-        convert_qat(qat_model), out_path, spec, QuantizationConfig.for_qat(), extra
+        convert_qat(qat_model), out_path, spec, QuantizationConfig.for_qat(), extra, category_id
     )

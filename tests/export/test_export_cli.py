@@ -27,20 +27,26 @@ def test_export_command_writes_every_variant_and_the_table(trained_run, tmp_path
             "--runs", "3",
             "--eval-count", "32",
             "--calibration-count", "32",
+            "--per-category",
         ]
     )  # fmt: skip
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     assert "| fp32 | yes | yes | yes |" in printed and "| backbone |" in printed
     report = json.loads((out / "export_report.json").read_text())
-    assert [row["variant"] for row in report] == ["fp32", "int8", "backbone"]
+    assert [row["variant"] for row in report] == [
+        "fp32", "fp32 per category", "int8", "int8 per category", "backbone",
+    ]  # fmt: skip
     assert all(row["exported"] for row in report)
-    assert report[1]["ratio_to_fp32"] > 0 and set(report[0]["latency_ms"]) == {"1", "2"}
+    assert report[2]["ratio_to_fp32"] > 0 and set(report[0]["latency_ms"]) == {"1", "2"}
     # One XNNPACK partition, nothing left to the builtin kernels (issue 10's regression).
     for row in report:
         assert row["profile"]["partitions"] == 1 and row["profile"]["outside"] == [], row
         assert row["graph_problems"] == [], row
     assert "XNNPACK partitions" in printed and "graph:" not in printed
+    assert all(row["validated"] for row in report[:4])
+    for category_id in trained_run.spec.layout.category_ids:
+        assert (out / f"model_int8_cat{category_id}.tflite").is_file()
     for name in (
         "model_fp32.tflite",
         "model_int8.json",

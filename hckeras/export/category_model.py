@@ -57,8 +57,8 @@ def category_model(model, layout, category_id):
         if layer.name == LOGITS_LAYER:
             shape = (*layer.target_shape[:2], count, cells)
             return keras.layers.Reshape.from_config({**layer.get_config(), "target_shape": shape})
-        if layer.weights:
-            return layer
+        if not isinstance(layer, keras.layers.Layer) or layer.weights:
+            return layer  # op nodes (MobileNetV3's `x + 3.0`) and weighted layers are shared
         return layer.__class__.from_config(layer.get_config())
 
     sliced = keras.models.clone_model(model, clone_function=clone)

@@ -14,9 +14,12 @@ from hckeras.export.metadata import build_metadata, conditional_category
 from hckeras.inference.predictor import Predictor, load_predictor
 
 
-def test_sliced_model_equals_the_categorys_channels(make_spec, rng):
+@pytest.mark.parametrize("backbone", ["tiny", "mobilenet_v3_small"])
+def test_sliced_model_equals_the_categorys_channels(make_spec, rng, backbone):
     spec = make_spec(num_maps=3)
-    model = build_hypercolumn_model("tiny", grid_size=4, num_maps=3, output_size=16)
+    model = build_hypercolumn_model(
+        backbone, grid_size=4, num_maps=3, output_size=16, input_size=64
+    )
     x = rng.uniform(0, 255, (2, 64, 64, 3)).astype("float32")
     full = np.asarray(probability_model(model)(x))
     for category_id in spec.layout.category_ids:

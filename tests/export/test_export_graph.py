@@ -10,16 +10,19 @@ import keras
 import numpy as np
 import pytest
 
-from hckeras import build_hypercolumn_model
-from hckeras.export.convert import export_tflite
+from hckeras import build_hypercolumn_model, probability_model
+from hckeras.export.convert import convert_keras, export_tflite, static_probability_model
+from hckeras.export.int8_graph import int8_graph
+from hckeras.export.litert_runner import LiteRTRunner
+from hckeras.export.parity import compare_outputs
 from hckeras.export.profile import GraphProfile, graph_problems, profile_tflite
+from hckeras.export.qat import QATConfig, convert_qat, export_qat, train_qat
+from hckeras.export.quantization import QuantizationConfig
 
 pytest.importorskip("ai_edge_litert")
 
 
 def _qat_bytes(model, crops):
-    from hckeras.export.qat import QATConfig, convert_qat, train_qat
-
     qat_model, _ = train_qat(model, [(crops, None)], QATConfig(epochs=0))
     return convert_qat(qat_model)
 
@@ -55,10 +58,6 @@ def test_problems_name_partitions_outside_ops_and_unfused_activations():
 
 
 def test_trained_tiny_int8_and_qat_are_one_partition(trained_run, tmp_path):
-    from hckeras.export.litert_runner import LiteRTRunner
-    from hckeras.export.parity import compare_outputs
-    from hckeras.export.qat import QATConfig, export_qat
-
     int8 = tmp_path / "int8.tflite"
     export_tflite(
         trained_run.model_path, "int8", int8, representative_data=trained_run.calibration_crops
@@ -66,8 +65,6 @@ def test_trained_tiny_int8_and_qat_are_one_partition(trained_run, tmp_path):
     qat = tmp_path / "qat.tflite"
     export_qat(trained_run.model_path, qat, trained_run.train, config=QATConfig(epochs=0))
     keras_model = keras.saving.load_model(trained_run.model_path)
-    from hckeras import probability_model
-
     reference = probability_model(keras_model).predict(trained_run.held_out_crops[:16], verbose=0)
     for path in (int8, qat):
         profile = profile_tflite(path)
@@ -86,10 +83,6 @@ def test_mobilenet_v3_int8_and_qat_keep_hard_swish_and_squeeze_excite_on_xnnpack
         backbone, grid_size=2, num_maps=1, output_size=16, input_size=64
     )
     model = _with_data_statistics(model, crops)
-    from hckeras.export.convert import convert_keras, static_probability_model
-    from hckeras.export.int8_graph import int8_graph
-    from hckeras.export.quantization import QuantizationConfig
-
     int8 = convert_keras(
         int8_graph(static_probability_model(model)), QuantizationConfig.for_int8(crops)
     )
@@ -97,3 +90,16 @@ def test_mobilenet_v3_int8_and_qat_keep_hard_swish_and_squeeze_excite_on_xnnpack
         profile = profile_tflite(data)
         assert graph_problems(profile) == [], profile.ops
         assert "HARD_SWISH" not in profile.ops
+
+
+@pytest.mark.parametrize("taps", [{"fc7": 1}, {"fc7": 1, "conv4": 1, "pool2": 3}])
+def test_fc_taps_broadcast_without_resize_and_pass_the_gpu_preflight(make_spec, taps, tmp_path):
+    model = build_hypercolumn_model("tiny", taps=taps, grid_size=4, num_maps=2, output_size=16)
+    path = tmp_path / "m.tflite"
+    document = export_tflite(model, "fp32", path, spec=make_spec())
+    assert document["gpu_compatible"]
+    ops = profile_tflite(path).ops
+    assert "BROADCAST_TO" not in ops and ops.count("RESIZE_BILINEAR") == len(taps) - 1
+    x = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
+    expected = probability_model(model).predict(x, verbose=0)
+    np.testing.assert_allclose(LiteRTRunner(path)(x), expected, atol=1e-5)

@@ -9,6 +9,8 @@ what is timed). Models are timed interleaved, `rounds` x `runs` invocations each
 and the best round's median is reported (the machine is shared).
 
     python -m hckeras.bench.edge_latency tiny --input-size 96 --output-size 32 --maps 3
+    python -m hckeras.bench.edge_latency mobilenet_v3_small mobilenet_v3_large \\
+        --variants fp32,fp16,int8,qat --keypoints 17 --peers PEER.tflite ...
 """
 
 import argparse
@@ -72,24 +74,31 @@ def _time(models, rounds, runs):
     return {name: min(values) for name, values in medians.items()}
 
 
-def measure(backbone, input_size, output_size, maps, variants, rounds=10, runs=30):
-    """`{(model, variant): {"ms": ..., "ops": ..., "partitions": ..., "outside": ...}}`."""
+def build_models(backbone, input_size, output_size, maps, variants, keypoints=0):
+    """`{(model label, variant): .tflite bytes}` for one backbone: the mask model with
+    every category's maps ("mask, all maps"), its category-conditional model ("mask,
+    one category"), a keypoint model with `keypoints` maps of one category (if > 0),
+    and the bare backbone."""
     import keras
 
     from hckeras import build_hypercolumn_model
     from hckeras.backbones import build_backbone
     from hckeras.export.category_model import category_model
-    from hckeras.export.profile import graph_problems, profile_tflite
     from hckeras.tasks import MapLayout
 
     keras.utils.set_random_seed(0)
     crops = np.random.default_rng(0).uniform(0, 255, (16, input_size, input_size, 3))
     crops = crops.astype(np.float32)
     size = None if backbone in ("vgg16", "alexnet") else input_size
-    model = build_hypercolumn_model(
-        backbone, grid_size=5, num_maps=maps, output_size=output_size, input_size=size
-    )
-    _data_statistics(model, crops)
+
+    def hypercolumn(num_maps):
+        model = build_hypercolumn_model(
+            backbone, grid_size=5, num_maps=num_maps, output_size=output_size, input_size=size
+        )
+        _data_statistics(model, crops)
+        return model
+
+    model = hypercolumn(maps)
     ids = tuple(range(1, maps + 1))
     layout = MapLayout(
         task="segmentation",
@@ -97,17 +106,29 @@ def measure(backbone, input_size, output_size, maps, variants, rounds=10, runs=3
         category_names=tuple(f"c{i}" for i in ids),
         map_names_per_category=tuple((f"c{i}",) for i in ids),
     )
-    sliced = category_model(model, layout, ids[0])
+    graphs = {"mask, all maps": model, "mask, one category": category_model(model, layout, 1)}
+    if keypoints:
+        graphs[f"keypoints ({keypoints} maps)"] = hypercolumn(keypoints)
     bare = build_backbone(backbone, input_size=size).model
     _data_statistics(bare, crops)
     inputs = keras.Input((input_size, input_size, 3), batch_size=1)
     bare = keras.Model(inputs, bare(inputs), name="backbone")
     models = {}
     for variant in variants:
-        models[("all maps", variant)] = _convert(model, variant, crops)
-        models[("one category", variant)] = _convert(sliced, variant, crops)
+        for label, graph in graphs.items():
+            models[(f"{backbone} {label}", variant)] = _convert(graph, variant, crops)
         if variant != "qat":
-            models[("backbone", variant)] = _convert(bare, variant, crops, hypercolumn=False)
+            models[(f"{backbone} backbone", variant)] = _convert(
+                bare, variant, crops, hypercolumn=False
+            )
+    return models
+
+
+def measure(models, rounds=10, runs=30):
+    """`{key: {"ms", "ops", "partitions", "outside", "problems"}}` of `{key: bytes}`,
+    all timed in one interleaved loop."""
+    from hckeras.export.profile import graph_problems, profile_tflite
+
     latency = _time(models, rounds, runs)
     results = {}
     for key, data in models.items():
@@ -123,46 +144,60 @@ def measure(backbone, input_size, output_size, maps, variants, rounds=10, runs=3
 
 
 def format_results(results, title):
+    """Markdown table; ratios against the same model's fp32 and against the bare
+    backbone of the same variant (int8 for QAT)."""
     lines = [
         f"{title}",
         "",
-        "| model | variant | ms/crop 1 thr | vs all-maps fp32 | vs backbone, same variant "
-        "| ops | XNNPACK partitions | ops outside |",
+        "| model | variant | ms/crop 1 thr | vs its fp32 | vs backbone | ops | "
+        "XNNPACK partitions | ops outside |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    base = results[("all maps", "fp32")]["ms"]
     for (model, variant), r in results.items():
-        bare = results.get(("backbone", variant), results[("backbone", "int8")])["ms"]
-        overhead = "-" if model == "backbone" else f"{r['ms'] / bare:.2f}"
+        fp32 = results.get((model, "fp32"))
+        backbone = model.split(" ")[0] + " backbone"
+        bare = results.get((backbone, variant)) or results.get((backbone, "int8"))
+        ratio = "-" if fp32 is None else f"{r['ms'] / fp32['ms']:.2f}"
+        overhead = "-" if bare is None or model == backbone else f"{r['ms'] / bare['ms']:.2f}"
         lines.append(
-            f"| {model} | {variant} | {r['ms']:.2f} | {r['ms'] / base:.2f} | {overhead} | "
+            f"| {model} | {variant} | {r['ms']:.2f} | {ratio} | {overhead} | "
             f"{r['ops']} | {r['partitions']} | {r['outside']} |"
         )
     return "\n".join(lines)
 
 
 def main(argv=None):
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(prog="python -m hckeras.bench.edge_latency")
-    parser.add_argument("backbone")
+    parser.add_argument("backbones", nargs="+")
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--output-size", type=int, default=50)
-    parser.add_argument("--maps", type=int, default=3, help="categories (one map each)")
+    parser.add_argument("--maps", type=int, default=3, help="mask categories (one map each)")
+    parser.add_argument("--keypoints", type=int, default=0, help="keypoint maps (0: none)")
     parser.add_argument("--variants", default="fp32,int8,qat")
+    parser.add_argument("--peers", nargs="*", default=[], help=".tflite files timed alongside")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
-    results = measure(
-        args.backbone,
-        args.input_size,
-        args.output_size,
-        args.maps,
-        args.variants.split(","),
-        args.rounds,
-        args.runs,
-    )
+    models = {}
+    for backbone in args.backbones:
+        models.update(
+            build_models(
+                backbone,
+                args.input_size,
+                args.output_size,
+                args.maps,
+                args.variants.split(","),
+                args.keypoints,
+            )
+        )
+    for peer in args.peers:
+        models[(f"peer {Path(peer).stem}", "as shipped")] = Path(peer).read_bytes()
+    results = measure(models, args.rounds, args.runs)
     title = (
-        f"{args.backbone}, {args.input_size} px, S {args.output_size}, {args.maps} categories, "
-        "1 thread, XNNPACK"
+        f"{', '.join(args.backbones)}, {args.input_size} px, S {args.output_size}, "
+        f"{args.maps} mask categories, 1 thread, XNNPACK"
     )
     print(format_results(results, title))
     return 0

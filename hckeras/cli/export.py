@@ -42,6 +42,12 @@ def register(subparsers):
         help="with --detections: fail a variant that loses more than this (0.01 = 1 point)",
     )
     parser.add_argument("--no-backbone", action="store_true", help="skip the backbone row")
+    parser.add_argument(
+        "--per-category",
+        action="store_true",
+        help="also export category-conditional models, one per category "
+        "(model_<variant>_cat<id>.tflite: only that category's maps, for on-device use)",
+    )
     parser.set_defaults(func=run_export)
 
 
@@ -131,9 +137,13 @@ def run_export(args):
         backbone=not args.no_backbone,
         accuracy_fn=accuracy_fn,
         max_accuracy_drop=args.max_accuracy_drop,
+        per_category=args.per_category,
     )
     table = format_table(rows, threads)
     print(table)
+    for row in rows:
+        if row.graph_problems:
+            print(f"hckeras export: {row.variant} graph: {'; '.join(row.graph_problems)}")
     out = Path(args.out)
     write_text_atomic(out / "export_report.md", table + "\n")
     write_json_atomic(out / "export_report.json", [dataclasses.asdict(r) for r in rows])

@@ -3,9 +3,12 @@
 Per variant (after Ultralytics' export benchmark): whether it exported, whether
 the GPU preflight passed, whether it validated against the Keras model (parity
 floors), its size, its median CPU latency per crop at each thread count, the
-ratio of that latency to fp32's, and (segmentation) the mask IoU with the
-ground truth. The bare backbone is exported and timed the same way, so the
-head's overhead is `hypercolumn fp32 latency / backbone fp32 latency`.
+ratio of that latency to fp32's, its graph profile on the LiteRT CPU runtime
+(XNNPACK partitions, ops left outside them, QUANTIZE/DEQUANTIZE inside the
+graph, float ops in an int8 graph: `hckeras.export.profile`), and
+(segmentation) the mask IoU with the ground truth. The bare backbone is
+exported and timed the same way, so the head's overhead is `hypercolumn fp32
+latency / backbone fp32 latency`.
 """
 
 import time
@@ -39,6 +42,8 @@ class Row:
     accuracy: dict = field(default_factory=dict)
     error: str | None = None
     path: str | None = None
+    profile: dict = field(default_factory=dict)
+    graph_problems: list = field(default_factory=list)
 
 
 def time_tflite(path_or_bytes, num_threads, runs=20, warmup=3):
@@ -106,6 +111,7 @@ def run_export_benchmark(
     backbone=True,
     accuracy_fn=None,
     max_accuracy_drop=None,
+    per_category=False,
     log=print,
 ):
     """Export and measure `variants` of a saved `.keras` model into `out_dir`.
@@ -130,6 +136,10 @@ def run_export_benchmark(
         max_accuracy_drop: with `accuracy_fn`, a variant whose value drops by
             more than this (a fraction, 0.01 = 1 point) below the Keras model's
             on any column does not validate.
+        per_category: also export each variant once per category
+            (`model_<variant>_cat<id>.tflite`, category-conditional: only that
+            category's maps) and add a "<variant> per category" row measuring
+            the first category's model.
 
     Returns:
         list of `Row`.
@@ -156,22 +166,31 @@ def run_export_benchmark(
     if accuracy_fn is not None:
         rows.append(Row("keras", exported=True, path=str(model_path)))
         rows[0].accuracy = accuracy_fn(model_path)
+
+    def export(variant, path, category_id=None):
+        if variant == "qat":
+            from hckeras.export.qat import export_qat
+
+            if train_data is None:
+                raise ValueError("the qat variant needs training data (--data)")
+            return export_qat(
+                model_path, path, train_data, config=qat_config, category_id=category_id
+            )
+        return export_tflite(
+            model_path,
+            variant,
+            path,
+            representative_data=calibration_crops,
+            category_id=category_id,
+        )
+
     for variant in variants:
         row = Row(variant)
         rows.append(row)
         path = out_dir / f"model_{variant}.tflite"
         log(f"exporting {variant} -> {path}")
         try:
-            if variant == "qat":
-                from hckeras.export.qat import export_qat
-
-                if train_data is None:
-                    raise ValueError("the qat variant needs training data (--data)")
-                document = export_qat(model_path, path, train_data, config=qat_config)
-            else:
-                document = export_tflite(
-                    model_path, variant, path, representative_data=calibration_crops
-                )
+            document = export(variant, path)
         except (ValueError, RuntimeError) as error:
             row.error = str(error)
             log(f"  {variant} failed: {error}")
@@ -193,7 +212,15 @@ def run_export_benchmark(
                 row.validated = row.validated and max(drops) <= max_accuracy_drop
         if eval_targets is not None and spec.task == "segmentation":
             row.gt_mask_iou = ground_truth_iou(probabilities, eval_targets)
+        _profile(row, path)
         row.latency_ms = {t: time_tflite(path, t, runs) for t in threads}
+        if per_category:
+            rows.append(
+                _category_row(
+                    export, variant, out_dir, spec, eval_crops, reference, variant_floors,
+                    threads, runs, log,
+                )
+            )  # fmt: skip
     if backbone:
         row = Row("backbone")
         rows.append(row)
@@ -202,6 +229,7 @@ def run_export_benchmark(
             export_backbone(spec, path)
             row.exported, row.path = True, str(path)
             row.size_mb = path.stat().st_size / 1e6
+            _profile(row, path)
             row.latency_ms = {t: time_tflite(path, t, runs) for t in threads}
         except (ValueError, RuntimeError) as error:
             row.error = str(error)
@@ -211,6 +239,48 @@ def run_export_benchmark(
             first = min(threads)
             row.ratio_to_fp32 = row.latency_ms[first] / base.latency_ms[first]
     return rows
+
+
+def _category_row(export, variant, out_dir, spec, crops, reference, floors, threads, runs, log):
+    """Export `variant` once per category (`model_<variant>_cat<id>.tflite`); the row
+    measures the first category's model (all have the same graph) against the
+    reference's channels of that category. Any category that fails to export
+    makes the row fail."""
+    from hckeras.export.litert_runner import LiteRTRunner
+    from hckeras.export.parity import check_parity, compare_outputs
+
+    first = spec.layout.category_ids[0]
+    row = Row(f"{variant} per category")
+    paths = {}
+    for category_id in spec.layout.category_ids:
+        path = out_dir / f"model_{variant}_cat{category_id}.tflite"
+        log(f"exporting {variant} for category {category_id} -> {path}")
+        try:
+            document = export(variant, path, category_id)
+        except (ValueError, RuntimeError) as error:
+            row.error = f"category {category_id}: {error}"
+            log(f"  {variant} category {category_id} failed: {error}")
+            return row
+        paths[category_id] = path
+        if category_id == first:
+            row.gpu_compatible = bool(document.get("gpu_compatible"))
+    path = paths[first]
+    row.exported, row.path = True, str(path)
+    row.size_mb = path.stat().st_size / 1e6
+    maps = spec.layout.maps_of(first)
+    row.parity = compare_outputs(LiteRTRunner(path)(crops), reference[..., maps])
+    row.validated = not check_parity(row.parity, **floors)
+    _profile(row, path)
+    row.latency_ms = {t: time_tflite(path, t, runs) for t in threads}
+    return row
+
+
+def _profile(row, path):
+    from hckeras.export.profile import graph_problems, profile_tflite
+
+    profile = profile_tflite(path)
+    row.profile = profile.describe()
+    row.graph_problems = graph_problems(profile)
 
 
 def format_table(rows, threads=(1, 2)):
@@ -223,9 +293,10 @@ def format_table(rows, threads=(1, 2)):
             return "yes" if value else "NO"
         return fmt.format(value)
 
-    header = ["variant", "exported", "GPU-compatible", "validated", "size MB"]
+    header = ["variant", "exported", "GPU rule check", "validated", "size MB"]
     header += [f"ms/crop {t} thr" for t in threads]
-    header += ["ratio to fp32", "max abs diff", "IoU vs fp32-keras", "argmax ±1", "GT mask IoU"]
+    header += ["ratio to fp32", "ops", "XNNPACK partitions", "ops outside XNNPACK"]
+    header += ["max abs diff", "IoU vs fp32-keras", "argmax ±1", "GT mask IoU"]
     columns = next((list(r.accuracy) for r in rows if r.accuracy), [])
     header += columns
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -238,6 +309,9 @@ def format_table(rows, threads=(1, 2)):
             cell(row.size_mb, "{:.2f}"),
             *[cell(row.latency_ms.get(t), "{:.2f}") for t in threads],
             cell(row.ratio_to_fp32, "{:.2f}"),
+            cell(row.profile.get("ops"), "{}"),
+            cell(row.profile.get("partitions"), "{}"),
+            _outside(row.profile),
             cell(row.parity.get("max_abs_diff"), "{:.1e}"),
             cell(row.parity.get("mean_mask_iou"), "{:.4f}"),
             cell(row.parity.get("argmax_within_one_cell"), "{:.3f}"),
@@ -246,6 +320,15 @@ def format_table(rows, threads=(1, 2)):
         ]
         lines.append("| " + " | ".join(values) + " |")
     return "\n".join(lines)
+
+
+def _outside(profile):
+    if not profile:
+        return "-"
+    counts = {}
+    for op in profile["outside"]:
+        counts[op] = counts.get(op, 0) + 1
+    return ", ".join(f"{n} {op}" for op, n in counts.items()) or "0"
 
 
 def task_accuracy(gt, images_dir, detections, num_threads=None):

@@ -18,6 +18,8 @@ written atomically: an interrupted export leaves no half-written `.tflite`.
 import re
 from pathlib import Path
 
+from hckeras.export.category_model import category_model
+from hckeras.export.int8_graph import int8_graph
 from hckeras.export.metadata import build_metadata, embed_metadata
 from hckeras.export.quantization import GPU_VARIANTS, QuantizationConfig
 from hckeras.io import write_bytes_atomic, write_json_atomic
@@ -122,8 +124,10 @@ def conversion_error(error, layer_names, variant):
     )
 
 
-def finish_export(tflite_bytes, out_path, spec, config, extra=None):
+def finish_export(tflite_bytes, out_path, spec, config, extra=None, category_id=None):
     """Embed metadata, run the GPU preflight for GPU variants, write atomically.
+
+    `category_id`: the category of a category-conditional model (its metadata).
 
     Returns the metadata document that was written.
     """
@@ -142,6 +146,7 @@ def finish_export(tflite_bytes, out_path, spec, config, extra=None):
         config.describe(),
         input_name=INPUT_NAME,
         extra={**gpu, **(extra or {})},
+        category_id=category_id,
     )
     data = embed_metadata(tflite_bytes, document)
     write_bytes_atomic(out_path, data)
@@ -149,7 +154,9 @@ def finish_export(tflite_bytes, out_path, spec, config, extra=None):
     return document
 
 
-def export_tflite(model_or_path, variant, out_path, spec=None, representative_data=None):
+def export_tflite(
+    model_or_path, variant, out_path, spec=None, representative_data=None, category_id=None
+):
     """Export one variant of a hypercolumn model as a `.tflite` file with metadata.
 
     Args:
@@ -162,6 +169,8 @@ def export_tflite(model_or_path, variant, out_path, spec=None, representative_da
             gets the same metadata as JSON.
         spec: the model's `ModelSpec` (default: the sidecar of the `.keras` file).
         representative_data: int8 only: float32 `(N, H, W, 3)` calibration crops.
+        category_id: export a category-conditional model with only this
+            category's maps (`hckeras.export.category_model`); None: all maps.
 
     Returns:
         the metadata document (a dict) written into the file.
@@ -187,14 +196,18 @@ def export_tflite(model_or_path, variant, out_path, spec=None, representative_da
         if variant == "qat":
             raise ValueError("the qat variant is exported by hckeras.export.qat.export_qat")
         config = QuantizationConfig.for_variant(variant, representative_data)
+    if category_id is not None:
+        model = category_model(model, spec.layout, category_id)
     static = static_probability_model(model)
-    _check_spec(static, spec)
+    _check_spec(static, spec, category_id)
+    if config.variant == "int8":
+        static = int8_graph(static)
     names = [layer.name for layer in model.layers]
     tflite_bytes = convert_keras(static, config, names)
-    return finish_export(tflite_bytes, out_path, spec, config)
+    return finish_export(tflite_bytes, out_path, spec, config, category_id=category_id)
 
 
-def _check_spec(model, spec):
+def _check_spec(model, spec, category_id=None):
     height, width = model.inputs[0].shape[1:3]
     size, maps = model.outputs[0].shape[1], model.outputs[0].shape[3]
     if (height, width) != tuple(spec.input_size) or size != spec.output_size:
@@ -202,7 +215,9 @@ def _check_spec(model, spec):
             f"the model ({height}x{width} -> {size}x{size}) does not match its spec "
             f"(input_size {tuple(spec.input_size)}, output_size {spec.output_size})"
         )
-    if maps != spec.layout.num_maps:
-        raise ValueError(
-            f"the model has {maps} maps but its spec's layout has {spec.layout.num_maps}"
-        )
+    expected = spec.layout.num_maps
+    if category_id is not None:
+        channels = spec.layout.maps_of(category_id)
+        expected = channels.stop - channels.start
+    if maps != expected:
+        raise ValueError(f"the model has {maps} maps but its spec's layout has {expected}")

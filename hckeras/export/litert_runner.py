@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hckeras.export.metadata import read_metadata, spec_from_metadata
+from hckeras.export.metadata import conditional_category, read_metadata, spec_from_metadata
 
 
 class LiteRTRunner:
@@ -30,6 +30,8 @@ class LiteRTRunner:
         max_batch_size: 1.
         metadata: the embedded metadata document.
         spec: its `ModelSpec`.
+        category_id: the one category of a category-conditional model (its
+            output holds only that category's maps), None for one with all maps.
     """
 
     max_batch_size = 1
@@ -40,6 +42,7 @@ class LiteRTRunner:
         self.path = Path(path)
         self.metadata = read_metadata(self.path)
         self.spec = spec_from_metadata(self.metadata, where=str(self.path))
+        self.category_id = conditional_category(self.metadata, where=str(self.path))
         try:
             self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
             self.interpreter.allocate_tensors()
@@ -88,3 +91,68 @@ class LiteRTRunner:
             return np.asarray(y, dtype=np.float32)
         scale, zero = self._output["quantization"]
         return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+
+
+class CategoryRunner:
+    """Crops and their categories -> each crop's own category's maps, with one
+    category-conditional `.tflite` model per category (`hckeras export
+    --per-category`).
+
+    Args:
+        paths: the per-category `.tflite` files of one export variant.
+        num_threads: CPU threads of each interpreter.
+
+    Call: `runner(crops, category_ids)` -> list of `(S, S, maps of that category)`.
+    """
+
+    max_batch_size = 1
+    category_conditional = True
+
+    def __init__(self, paths, num_threads=None):
+        runners = [LiteRTRunner(path, num_threads=num_threads) for path in paths]
+        if not runners:
+            raise ValueError("CategoryRunner needs at least one category-conditional model")
+        self.runners = {}
+        for runner in runners:
+            if runner.category_id is None:
+                raise ValueError(
+                    f"{runner.path} has every category's maps; it is not a category-conditional "
+                    "model (load it on its own with LiteRTRunner)"
+                )
+            self.runners[runner.category_id] = runner
+        first = runners[0]
+        self.spec, self.input_size, self.metadata = first.spec, first.input_size, first.metadata
+        self.where = ", ".join(str(r.path) for r in runners)
+
+    @property
+    def category_ids(self):
+        return sorted(self.runners)
+
+    def runner_for(self, category_id):
+        """The model of `category_id`; `ValueError` naming the models otherwise."""
+        if category_id not in self.runners:
+            raise ValueError(
+                f"no category-conditional model for category {category_id}: {self.where} were "
+                f"exported for categories {self.category_ids}"
+            )
+        return self.runners[category_id]
+
+    def __call__(self, crops, category_ids):
+        crops = np.asarray(crops, dtype=np.float32)
+        if len(crops) != len(category_ids):
+            raise ValueError(f"{len(crops)} crops but {len(category_ids)} category ids")
+        return [
+            self.runner_for(c)(crop[None])[0] for crop, c in zip(crops, category_ids, strict=True)
+        ]
+
+
+def load_litert_runner(path, num_threads=None):
+    """`LiteRTRunner` for a model with every category's maps, or, for a
+    category-conditional `.tflite`, a `CategoryRunner` over it and its siblings of
+    the same variant (`<stem>_cat<id>.tflite` files in its folder)."""
+    path = Path(path)
+    runner = LiteRTRunner(path, num_threads=num_threads)
+    if runner.category_id is None:
+        return runner
+    stem = path.stem.rsplit("_cat", 1)[0]
+    return CategoryRunner(sorted(path.parent.glob(f"{stem}_cat*.tflite")), num_threads)

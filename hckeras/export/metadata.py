@@ -32,7 +32,7 @@ CONTEXT_PADDING_RULE = (
 )
 
 
-def build_metadata(spec, variant, quantization=None, input_name=None, extra=None):
+def build_metadata(spec, variant, quantization=None, input_name=None, extra=None, category_id=None):
     """The metadata document of one exported variant.
 
     Args:
@@ -41,11 +41,29 @@ def build_metadata(spec, variant, quantization=None, input_name=None, extra=None
         quantization: `QuantizationConfig.describe()` output.
         input_name: the interpreter's input tensor name.
         extra: more keys (e.g. parity figures).
+        category_id: for a category-conditional model
+            (`hckeras.export.category_model`), the one category whose maps it
+            outputs; the document then has a `category_conditional` entry and
+            the output shape of those maps. `layout` stays the full layout.
     """
     config = spec.to_config()
     height, width = spec.input_size
     size = spec.output_size
     from hckeras import __version__
+
+    maps = list(spec.layout.names)
+    conditional = None
+    if category_id is not None:
+        channels = spec.layout.maps_of(category_id)
+        maps = maps[channels]
+        conditional = {
+            "category_id": category_id,
+            "category_name": spec.layout.category_names[
+                spec.layout.category_ids.index(category_id)
+            ],
+            "map_names": maps,
+            "layout_channels": [channels.start, channels.stop],
+        }
 
     document = {
         "format": FORMAT,
@@ -64,14 +82,46 @@ def build_metadata(spec, variant, quantization=None, input_name=None, extra=None
             "layout": "NHWC",
         },
         "output": {
-            "shape": [1, size, size, spec.layout.num_maps],
+            "shape": [1, size, size, len(maps)],
             "dtype": "float32",
-            "meaning": "per-pixel probabilities in [0, 1]; channel c is map_names[c]",
+            "meaning": (
+                "per-pixel probabilities in [0, 1]; channel c is map_names[c]"
+                if conditional is None
+                else "per-pixel probabilities in [0, 1] of category_conditional.category_id "
+                "only; channel c is category_conditional.map_names[c]"
+            ),
         },
         "quantization": quantization or {"variant": variant},
     }
+    if conditional is not None:
+        document["category_conditional"] = conditional
     document.update(extra or {})
     return document
+
+
+def conditional_category(document, where="metadata"):
+    """The category id of a category-conditional model's metadata (None for a model
+    with every category's maps); `ValueError` naming `where` when the entry lacks
+    the category or its maps, or names a category the layout does not have."""
+    entry = document.get("category_conditional")
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or "category_id" not in entry or "map_names" not in entry:
+        raise ValueError(
+            f"{where}: category_conditional metadata must give category_id and map_names, "
+            f"got {entry!r}; re-export the model with `hckeras export --per-category`"
+        )
+    ids = document.get("layout", {}).get("category_ids")
+    if ids is None:
+        raise ValueError(
+            f"{where}: category-conditional metadata without the layout's category list"
+        )
+    if entry["category_id"] not in ids:
+        raise ValueError(
+            f"{where}: category-conditional model for category {entry['category_id']}, "
+            f"which is not in its layout's categories {ids}"
+        )
+    return entry["category_id"]
 
 
 def spec_from_metadata(document, where="metadata"):

@@ -16,36 +16,12 @@ model is never modified.
 `tf_keras` is imported explicitly; `TF_USE_LEGACY_KERAS` is never set.
 """
 
-import inspect
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-KERAS3_ONLY_KEYS = (
-    "dtype",
-    "kernel_initializer",
-    "bias_initializer",
-    "kernel_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "bias_constraint",
-    "depthwise_initializer",
-    "depthwise_regularizer",
-    "depthwise_constraint",
-    "beta_initializer",
-    "gamma_initializer",
-    "moving_mean_initializer",
-    "moving_variance_initializer",
-    "beta_regularizer",
-    "gamma_regularizer",
-    "beta_constraint",
-    "gamma_constraint",
-    "lora_rank",
-    "lora_alpha",
-    "quantization_config",
-)
+from hckeras.export.twin import twin_from_keras3, twin_layers
 
 
 @dataclass
@@ -74,173 +50,16 @@ class QATConfig:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
 
 
-def _tf_keras_layers():
-    """tf_keras twins of the hckeras layers (built lazily: tf_keras is heavy)."""
-    import tensorflow as tf
-    import tf_keras
-
-    from hckeras.layers.grid_weights import grid_weights
-
-    class GridInterpolation(tf_keras.layers.Layer):
-        """tf_keras twin of `hckeras.layers.GridInterpolation` (eq. 3)."""
-
-        def __init__(self, grid_size, **kwargs):
-            super().__init__(**kwargs)
-            self.grid_size = grid_size
-
-        def build(self, input_shape):
-            size, channels = int(input_shape[1]), int(input_shape[3])
-            self.num_maps = channels // (self.grid_size**2)
-            self._alpha = np.tile(grid_weights(self.grid_size, size), (1, 1, self.num_maps))
-            super().build(input_shape)
-
-        def call(self, scores):
-            size, cells = int(scores.shape[1]), self.grid_size**2
-            weighted = tf.sigmoid(scores) * tf.constant(self._alpha)
-            grouped = tf.reshape(weighted, (-1, size, size * self.num_maps, cells))
-            return tf.reshape(tf.reduce_sum(grouped, axis=-1), (-1, size, size, self.num_maps))
-
-        def compute_output_shape(self, input_shape):
-            return (*input_shape[:3], input_shape[3] // self.grid_size**2)
-
-        def get_config(self):
-            return {**super().get_config(), "grid_size": self.grid_size}
-
-    class TapScale(tf_keras.layers.Layer):
-        """tf_keras twin of `hckeras.layers.TapScale`."""
-
-        def __init__(self, scale=1.0, **kwargs):
-            super().__init__(**kwargs)
-            self.scale = float(scale)
-
-        def build(self, input_shape):
-            self.factor = self.add_weight(
-                name="factor",
-                shape=(),
-                initializer=tf_keras.initializers.Constant(self.scale),
-                trainable=self.trainable,
-            )
-            super().build(input_shape)
-
-        def call(self, inputs):
-            return inputs * self.factor
-
-        def get_config(self):
-            return {**super().get_config(), "scale": self.scale}
-
-    class NeighborhoodStack(tf_keras.layers.Layer):
-        """tf_keras twin of `hckeras.layers.NeighborhoodStack`."""
-
-        def __init__(self, size, **kwargs):
-            super().__init__(**kwargs)
-            self.size = size
-
-        def call(self, inputs):
-            radius = (self.size - 1) // 2
-            height, width = int(inputs.shape[1]), int(inputs.shape[2])
-            padded = tf.pad(inputs, [[0, 0], [radius, radius], [radius, radius], [0, 0]])
-            shifted = [
-                padded[:, dy : dy + height, dx : dx + width, :]
-                for dy in range(self.size)
-                for dx in range(self.size)
-            ]
-            return tf.concat(shifted, axis=-1)
-
-        def get_config(self):
-            return {**super().get_config(), "size": self.size}
-
-    return {
-        "GridInterpolation": GridInterpolation,
-        "TapScale": TapScale,
-        "NeighborhoodStack": NeighborhoodStack,
-    }
-
-
-_TWIN_LAYERS = None
-
-
-def twin_layers():
-    """Class name -> tf_keras twin class of each hckeras layer."""
-    global _TWIN_LAYERS
-    if _TWIN_LAYERS is None:
-        _TWIN_LAYERS = _tf_keras_layers()
-    return _TWIN_LAYERS
-
-
-def _twin_layer(class_name, config):
-    import tf_keras
-
-    cls = twin_layers().get(class_name) or getattr(tf_keras.layers, class_name, None)
-    if cls is None:
-        raise ValueError(
-            f"layer {config.get('name')!r} ({class_name}) has no tf_keras counterpart for QAT; "
-            "add a twin to hckeras/export/qat.py or export the int8 variant instead"
-        )
-    accepted = set(inspect.signature(cls.__init__).parameters) | {"name", "trainable"}
-    return cls(**{k: v for k, v in config.items() if k in accepted and k not in KERAS3_ONLY_KEYS})
-
-
-def twin_from_keras3(model):
-    """A tf_keras functional model equal to the Keras 3 functional `model`.
-
-    Same layer names and inbound connections, configs minus Keras-3-only keys,
-    weights copied. Handles the hckeras layers through their tf_keras twins.
-    """
-    import tf_keras
-
-    config = model.get_config()
-    tensors = {}
-
-    def resolve(value):
-        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-            name, node, index = value["config"]["keras_history"]
-            return tensors[(name, node, index)]
-        if isinstance(value, list | tuple):
-            return [resolve(v) for v in value]
-        return value
-
-    for spec in config["layers"]:
-        name, class_name, layer_config = spec["name"], spec["class_name"], spec["config"]
-        if class_name == "InputLayer":
-            shape = layer_config["batch_shape"]
-            tensors[(name, 0, 0)] = tf_keras.Input(batch_shape=shape, name=name, dtype="float32")
-            continue
-        layer = _twin_layer(class_name, layer_config)
-        for node_index, node in enumerate(spec["inbound_nodes"]):
-            args = resolve(list(node["args"]))
-            kwargs = {k: resolve(v) for k, v in node["kwargs"].items() if k != "training"}
-            outputs = layer(*args, **kwargs)
-            for i, out in enumerate(outputs if isinstance(outputs, list | tuple) else [outputs]):
-                tensors[(name, node_index, i)] = out
-        source = model.get_layer(name)
-        if source.weights:
-            layer.set_weights(source.get_weights())
-
-    def endpoint(entry):
-        return tensors[tuple(entry)]
-
-    inputs = [endpoint(e) for e in _entries(config["input_layers"])]
-    outputs = [endpoint(e) for e in _entries(config["output_layers"])]
-    return tf_keras.Model(
-        inputs[0] if len(inputs) == 1 else inputs,
-        outputs[0] if len(outputs) == 1 else outputs,
-        name=model.name,
-    )
-
-
-def _entries(value):
-    return [value] if value and not isinstance(value[0], list | tuple) else value
-
-
-def output_quantize_config():
-    """A tfmot `QuantizeConfig`: no weight or activation quantizers, an 8-bit
-    asymmetric moving-average quantizer on the output (for `Resizing` and the
-    hckeras layers, which tfmot does not know)."""
+def quantize_configs():
+    """Two tfmot `QuantizeConfig` classes for layers tfmot's registry does not know:
+    `OutputQuantizeConfig` (an 8-bit asymmetric moving-average quantizer on the
+    output only) and `NoQuantizeConfig` (no quantizer at all: the layer's output
+    keeps its input's scale, or the op after it fuses with it)."""
     import tensorflow_model_optimization as tfmot
 
     quantizers = tfmot.quantization.keras.quantizers
 
-    class OutputQuantizeConfig(tfmot.quantization.keras.QuantizeConfig):
+    class NoQuantizeConfig(tfmot.quantization.keras.QuantizeConfig):
         def get_weights_and_quantizers(self, layer):
             return []
 
@@ -254,40 +73,113 @@ def output_quantize_config():
             pass
 
         def get_output_quantizers(self, layer):
+            return []
+
+        def get_config(self):
+            return {}
+
+    class OutputQuantizeConfig(NoQuantizeConfig):
+        def get_output_quantizers(self, layer):
             return [
                 quantizers.MovingAverageQuantizer(
                     num_bits=8, per_axis=False, symmetric=False, narrow_range=False
                 )
             ]
 
-        def get_config(self):
-            return {}
-
-    return OutputQuantizeConfig
+    return {"NoQuantizeConfig": NoQuantizeConfig, "OutputQuantizeConfig": OutputQuantizeConfig}
 
 
-def quantize_twin(twin):
-    """`quantize_apply` on `twin` with every layer annotated."""
-    import tensorflow_model_optimization as tfmot
+FOLDING_LAYERS = ("Conv2D", "DepthwiseConv2D")
+"""Layers into which tfmot's transforms fold a following BatchNormalization."""
+SAME_SCALE_LAYERS = ("Resizing",)
+"""Layers whose output keeps the input's quantization (no quantizer of their own): an
+int8 RESIZE_BILINEAR with different input and output scales costs a requantize."""
+
+
+def _inbound_layers(layer):
+    node = layer.inbound_nodes[0] if layer.inbound_nodes else None
+    if node is None:
+        return []
+    inbound = node.inbound_layers
+    return list(inbound) if isinstance(inbound, list | tuple) else [inbound]
+
+
+def _consumers(model):
+    """Layer name -> the layers that take its output."""
+    consumers = {layer.name: [] for layer in model.layers}
+    for layer in model.layers:
+        for source in _inbound_layers(layer):
+            consumers[source.name].append(layer)
+    return consumers
+
+
+def folds_into_conv(layer, consumers):
+    """Whether `layer` is a BatchNormalization that tfmot folds into the conv
+    before it: that conv has a linear activation and no other consumer."""
+    if type(layer).__name__ != "BatchNormalization":
+        return False
+    inbound = _inbound_layers(layer)
+    if len(inbound) != 1 or type(inbound[0]).__name__ not in FOLDING_LAYERS:
+        return False
+    conv = inbound[0]
+    return conv.get_config().get("activation") == "linear" and len(consumers[conv.name]) == 1
+
+
+def annotation_plan(twin):
+    """Layer name -> how `quantize_twin` annotates it.
+
+    "tfmot": tfmot's own scheme (its registry, or its Conv2D/DepthwiseConv2D +
+    BatchNormalization (+ ReLU) transforms, which fold the BN and fuse the
+    activation: a custom config on the BN would stop them); "output": an output
+    quantizer; "none": no quantizer (same-scale layers, a constant add that a
+    ReLU after it fuses with, `GridInterpolation`, whose ranges are fixed).
+    """
     import tf_keras
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
         default_8bit_quantize_registry,
     )
 
     registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
-    config_class = output_quantize_config()
+    consumers = _consumers(twin)
+    plan = {}
+    for layer in twin.layers:
+        kind = type(layer).__name__
+        after = consumers[layer.name]
+        if isinstance(layer, tf_keras.layers.InputLayer):
+            continue
+        if registry.supports(layer) or folds_into_conv(layer, consumers):
+            plan[layer.name] = "tfmot"
+        elif kind in (*SAME_SCALE_LAYERS, "GridInterpolation"):
+            plan[layer.name] = "none"
+        elif kind == "AddConstant" and len(after) == 1 and type(after[0]).__name__ == "ReLU":
+            plan[layer.name] = "none"
+        else:
+            plan[layer.name] = "output"
+    return plan
+
+
+def quantize_twin(twin):
+    """`quantize_apply` on `twin`, every layer annotated by `annotation_plan`."""
+    import tensorflow_model_optimization as tfmot
+    import tf_keras
+
+    configs = quantize_configs()
+    plan = annotation_plan(twin)
     annotate = tfmot.quantization.keras.quantize_annotate_layer
 
     def clone(layer):
         if isinstance(layer, tf_keras.layers.InputLayer):
             return layer.__class__.from_config(layer.get_config())
-        if registry.supports(layer):
+        if type(layer).__name__ == "GridInterpolation":
+            layer = layer.__class__.from_config({**layer.get_config(), "fixed_ranges": True})
+        kind = plan[layer.name]
+        if kind == "tfmot":
             return annotate(layer)
-        return annotate(layer, quantize_config=config_class())
+        config = configs["OutputQuantizeConfig" if kind == "output" else "NoQuantizeConfig"]
+        return annotate(layer, quantize_config=config())
 
     annotated = tf_keras.models.clone_model(twin, clone_function=clone)
-    scope = {"OutputQuantizeConfig": config_class, **twin_layers()}
-    with tfmot.quantization.keras.quantize_scope(scope):
+    with tfmot.quantization.keras.quantize_scope({**configs, **twin_layers()}):
         return tfmot.quantization.keras.quantize_apply(annotated)
 
 
@@ -331,6 +223,26 @@ def calibrate_ranges(quantized, float_model, crops, batch_size=8):
                 variable.assign(np.full(variable.shape, low[name], np.float32))
             elif short.startswith(RANGE_SUFFIXES) and short.endswith("_max"):
                 variable.assign(np.full(variable.shape, high[name], np.float32))
+        if inner is not None:
+            _weight_ranges(layer)
+
+
+def _weight_ranges(wrapper):
+    """Set the weight quantizers' ranges of a `QuantizeWrapper` to its weights'
+    symmetric range (per output channel where the quantizer is per-axis), as
+    tfmot's weight quantizers do on each training step: without it, a model
+    that is not fine-tuned (epochs=0) keeps their initial [-6, 6] and rounds
+    small kernels to zero."""
+    weights = {w.name.split("/")[-1].split(":")[0]: np.asarray(w) for w in wrapper.weights}
+    for variable in wrapper.non_trainable_weights:
+        short = variable.name.split("/")[-1].split(":")[0]
+        base, _, bound = short.rpartition("_")
+        if bound not in ("min", "max") or base not in weights:
+            continue
+        size = int(np.prod(variable.shape))
+        extent = np.abs(weights[base]).reshape(-1, size).max(axis=0)
+        ranged = -extent if bound == "min" else extent
+        variable.assign(np.reshape(ranged, variable.shape).astype(np.float32))
 
 
 def qat_loss(grid_size, output_size, num_maps, mode="interpolated"):
@@ -447,7 +359,15 @@ def convert_qat(qat_model):
     return converter.convert()
 
 
-def export_qat(model_or_path, out_path, train_data, spec=None, config=None, validation_data=None):
+def export_qat(
+    model_or_path,
+    out_path,
+    train_data,
+    spec=None,
+    config=None,
+    validation_data=None,
+    category_id=None,
+):
     """QAT-fine-tune a copy of a saved model and write an int8 `.tflite` with metadata.
 
     Args:
@@ -457,6 +377,8 @@ def export_qat(model_or_path, out_path, train_data, spec=None, config=None, vali
         spec: the `ModelSpec` (default: the `.keras` sidecar).
         config: `QATConfig`.
         validation_data: optional validation batches.
+        category_id: fine-tune and export a category-conditional model with only
+            this category's maps (`hckeras.export.category_model`).
 
     Returns:
         the metadata document written into the file.
@@ -473,9 +395,16 @@ def export_qat(model_or_path, out_path, train_data, spec=None, config=None, vali
         model = model_or_path
     if spec is None:
         raise ValueError("QAT export needs the model's ModelSpec (spec=... or the .json sidecar)")
+    if category_id is not None:
+        from hckeras.export.category_model import CategoryBatches, category_model
+
+        model = category_model(model, spec.layout, category_id)
+        train_data = CategoryBatches(train_data, spec.layout, category_id)
+        if validation_data is not None:
+            validation_data = CategoryBatches(validation_data, spec.layout, category_id)
     qat_model, history = train_qat(model, train_data, config, validation_data)
     losses = [] if history is None else [float(v) for v in history.history.get("loss", [])]
     extra = {"qat": {**asdict(config), "loss_per_epoch": losses}}
     return finish_export(
-        convert_qat(qat_model), out_path, spec, QuantizationConfig.for_qat(), extra
+        convert_qat(qat_model), out_path, spec, QuantizationConfig.for_qat(), extra, category_id
     )

@@ -176,6 +176,7 @@ class Predictor:
             raise ValueError(f"spec must be a ModelSpec, got {type(spec).__name__}")
         self.spec = spec
         self.runner = as_runner(model_or_runner, input_size=spec.input_size, batch_size=batch_size)
+        _check_all_maps(self.runner, spec)
         runner_size = getattr(self.runner, "input_size", None)
         if runner_size is not None and tuple(runner_size) != spec.input_size:
             raise ValueError(
@@ -266,9 +267,15 @@ class Predictor:
             crops = np.stack(
                 [crop_and_resize(image, box, self.spec.input_size, fill=fill) for box in expanded]
             )
-            probabilities = self._check_output(self.runner(crops), len(chunk))
+            if getattr(self.runner, "category_conditional", False):
+                probabilities = self.runner(crops, [d.category_id for d in chunk])
+            else:
+                probabilities = self._check_output(self.runner(crops), len(chunk))
+                probabilities = [
+                    maps[..., self.spec.layout.maps_of(d.category_id)]
+                    for d, maps in zip(chunk, probabilities, strict=True)
+                ]
             for detection, box, maps in zip(chunk, expanded, probabilities, strict=True):
-                maps = maps[..., self.spec.layout.maps_of(detection.category_id)]
                 foreground = None if foregrounds is None else foregrounds[detection.index]
                 results.append(self._decode(image, detection, box, maps, segments, foreground))
         return results
@@ -336,6 +343,21 @@ class Predictor:
         return result
 
 
+def _check_all_maps(runner, spec):
+    """`ValueError` for one category-conditional model where every category's maps
+    are expected (a `CategoryRunner` over the per-category set is fine)."""
+    category_id = getattr(runner, "category_id", None)
+    if category_id is None or getattr(runner, "category_conditional", False):
+        return
+    name = spec.layout.category_names[spec.layout.category_ids.index(category_id)]
+    raise ValueError(
+        f"{getattr(runner, 'path', 'the model')} is category-conditional: it predicts only "
+        f"category {category_id} ({name!r}); load the per-category set with "
+        "hckeras.export.litert_runner.load_litert_runner (load_predictor does) or export a "
+        "model with every category's maps"
+    )
+
+
 def warn_skipped(skipped, examples):
     """One warning summarising skipped detections (nothing when none were)."""
     total = sum(skipped.values())
@@ -354,9 +376,9 @@ def load_predictor(model_path, **kwargs):
     """
     path = Path(model_path)
     if path.suffix == ".tflite":
-        from hckeras.export.litert_runner import LiteRTRunner
+        from hckeras.export.litert_runner import load_litert_runner
 
-        runner = LiteRTRunner(path, num_threads=kwargs.pop("num_threads", None))
+        runner = load_litert_runner(path, num_threads=kwargs.pop("num_threads", None))
         return Predictor(runner, runner.spec, **kwargs)
     if path.suffix != ".keras":
         raise ValueError(f"unsupported model file {path}: expected a .keras or .tflite file")

@@ -1,8 +1,16 @@
 """Backend-agnostic hypercolumn layers (keras.ops only, serializable, no Lambda)."""
 
+from hckeras.layers.broadcast_map import BroadcastMap
 from hckeras.layers.grid_interpolation import GridInterpolation
 from hckeras.layers.grid_weights import cell_weights, grid_weights
 from hckeras.layers.neighborhood import NeighborhoodStack
 from hckeras.layers.tap_scale import TapScale
 
-__all__ = ["GridInterpolation", "NeighborhoodStack", "TapScale", "cell_weights", "grid_weights"]
+__all__ = [
+    "BroadcastMap",
+    "GridInterpolation",
+    "NeighborhoodStack",
+    "TapScale",
+    "cell_weights",
+    "grid_weights",
+]

@@ -4,7 +4,9 @@ Both take the tapped feature maps and return summed grid-classifier scores
 `(B, S, S, num_maps * K*K)`:
 
 - `efficient_head`: per tap an n x n conv to `num_maps * K*K` score channels on
-  the coarse map, bilinear upsampling of the scores to S x S, sum over taps.
+  the coarse map, bilinear upsampling of the scores to S x S, sum over taps;
+  a 1 x 1 (fc) tap's score is a per-box constant, so it is added by
+  broadcasting instead of being upsampled (the same numbers, fewer ops).
 - `explicit_head`: the literal hypercolumn: per tap the n x n neighbourhood
   features upsampled to S x S, concatenated (4736 channels for T-Net
   pool2 + conv4 + fc7 at 1x1), then one linear classifier per output channel.
@@ -16,7 +18,7 @@ speed baseline.
 
 import keras
 
-from hckeras.layers import NeighborhoodStack, TapScale
+from hckeras.layers import BroadcastMap, NeighborhoodStack, TapScale
 
 
 def _as_map(tap, features):
@@ -43,6 +45,12 @@ def _upsample(tap, tensor, output_size):
 def efficient_head(features, channels, output_size, tap_scales=None, learn_tap_scales=False):
     """Conv, upsample and sum.
 
+    The sum is a chain of two-input `Add` layers, the last one named
+    "hypercolumn_sum" (binary adds quantize as int8 ADDs; an n-input add would
+    leave float partial sums in a QAT graph). Taps with a 1 x 1 map (fc layers)
+    enter last, broadcast over S x S by the `Add`; with fc taps only, the first
+    is repeated by `BroadcastMap`.
+
     Args:
         features: tap name -> (symbolic tensor, neighbourhood size n).
         channels: `num_maps * K*K`.
@@ -53,14 +61,23 @@ def efficient_head(features, channels, output_size, tap_scales=None, learn_tap_s
     Returns:
         symbolic `(B, S, S, channels)` scores.
     """
-    scores = []
+    maps, constants = [], []
     for tap, (tensor, size) in features.items():
         x = _scaled(tap, _as_map(tap, tensor), tap_scales, learn_tap_scales)
         x = keras.layers.Conv2D(channels, size, padding="same", name=f"{tap}_score")(x)
-        scores.append(_upsample(tap, x, output_size))
-    if len(scores) == 1:
-        return scores[0]
-    return keras.layers.Add(name="hypercolumn_sum")(scores)
+        if tuple(x.shape[1:3]) == (1, 1):
+            constants.append((tap, x))
+        else:
+            maps.append(_upsample(tap, x, output_size))
+    if not maps:
+        tap, x = constants.pop(0)
+        maps.append(BroadcastMap(output_size, name=f"{tap}_broadcast")(x))
+    terms = maps + [x for _, x in constants]
+    total = terms[0]
+    for index, term in enumerate(terms[1:], start=1):
+        name = "hypercolumn_sum" if index == len(terms) - 1 else f"hypercolumn_sum_{index}"
+        total = keras.layers.Add(name=name)([total, term])
+    return total
 
 
 def explicit_head(features, channels, output_size, tap_scales=None, learn_tap_scales=False):

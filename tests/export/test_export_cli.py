@@ -27,15 +27,19 @@ def test_export_command_writes_every_variant_and_the_table(trained_run, tmp_path
             "--runs", "3",
             "--eval-count", "32",
             "--calibration-count", "32",
+            "--per-category",
         ]
     )  # fmt: skip
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     assert "| fp32 | yes | yes | yes |" in printed and "| backbone |" in printed
     report = json.loads((out / "export_report.json").read_text())
-    assert [row["variant"] for row in report] == ["fp32", "int8", "backbone"]
+    assert [row["variant"] for row in report] == [
+        "fp32", "fp32 per category", "int8", "int8 per category", "backbone",
+    ]  # fmt: skip
     assert all(row["exported"] for row in report)
-    fp32, int8, backbone = report
+    by_variant = {row["variant"]: row for row in report}
+    fp32, int8, backbone = by_variant["fp32"], by_variant["int8"], by_variant["backbone"]
     assert set(fp32["latency_ms"]) == {"1", "2"}
     assert all(ms > 0 for row in report for ms in row["latency_ms"].values())
     # The ratio is each variant's 1-thread latency over fp32's, and the table prints it.
@@ -44,14 +48,25 @@ def test_export_command_writes_every_variant_and_the_table(trained_run, tmp_path
         assert row["ratio_to_fp32"] == pytest.approx(
             row["latency_ms"]["1"] / fp32["latency_ms"]["1"]
         )
-    table_rows = {
-        line.split(" | ")[0].strip("| "): line.split(" | ") for line in printed.splitlines()
-    }
-    assert table_rows["int8"][7] == f"{int8['ratio_to_fp32']:.2f}"
-    for row, name in zip(report, ("model_fp32", "model_int8", "backbone_fp32"), strict=True):
+    lines = [line.split(" | ") for line in printed.splitlines() if line.startswith("| ")]
+    header = [cell.strip("| ") for cell in lines[0]]
+    table_rows = {cells[0].strip("| "): cells for cells in lines}
+    ratio_column = header.index("ratio to fp32")
+    assert table_rows["int8"][ratio_column].strip("| ") == f"{int8['ratio_to_fp32']:.2f}"
+    for row, name in zip(
+        (fp32, int8, backbone), ("model_fp32", "model_int8", "backbone_fp32"), strict=True
+    ):
         assert row["path"] == str(out / f"{name}.tflite")
         assert row["size_mb"] == pytest.approx((out / f"{name}.tflite").stat().st_size / 1e6)
     assert int8["size_mb"] < fp32["size_mb"]  # int8 weights: a quarter of the bytes
+    # One XNNPACK partition, nothing left to the builtin kernels (issue 10's regression).
+    for row in report:
+        assert row["profile"]["partitions"] == 1 and row["profile"]["outside"] == [], row
+        assert row["graph_problems"] == [], row
+    assert "XNNPACK partitions" in printed and "graph:" not in printed
+    assert all(row["validated"] for row in report[:4])
+    for category_id in trained_run.spec.layout.category_ids:
+        assert (out / f"model_int8_cat{category_id}.tflite").is_file()
     assert (out / "model_int8.json").is_file()
     assert (out / "export_report.md").read_text().strip() in printed
 

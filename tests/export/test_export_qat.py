@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from hckeras import build_hypercolumn_model, probability_model
-from hckeras.export.qat import QATConfig, twin_from_keras3
+from hckeras.export.qat import QATConfig
+from hckeras.export.twin import twin_from_keras3
 
 pytest.importorskip("tf_keras")
 pytest.importorskip("tensorflow_model_optimization")

@@ -46,12 +46,24 @@ public final class InstancePredictor {
   public Result decode(
       FloatImage output, Box box, int categoryId, double score, int imageHeight, int imageWidth) {
     int s = metadata.outputSize;
-    if (output.height != s || output.width != s || output.channels != metadata.numMaps) {
+    int channels = metadata.outputChannels();
+    if (output.height != s || output.width != s || output.channels != channels) {
       throw new IllegalArgumentException(
           "model output is " + output + " but the metadata says (" + s + ", " + s + ", "
-              + metadata.numMaps + ")");
+              + channels + ")");
     }
-    int[] range = metadata.mapsOf(categoryId);
+    int[] range;
+    if (metadata.conditionalCategoryId == null) {
+      range = metadata.mapsOf(categoryId);
+    } else if (metadata.conditionalCategoryId != categoryId) {
+      throw new IllegalArgumentException(
+          "this model is category-conditional for category " + metadata.conditionalCategoryId
+              + " only, but the detection has category " + categoryId
+              + "; run it on that category's model (model_<variant>_cat" + categoryId
+              + ".tflite)");
+    } else {
+      range = new int[] {0, channels};
+    }
     FloatImage maps = output.channelRange(range[0], range[1]);
     Box expanded = box.expand(metadata.contextPadding);
     List<String> names =

@@ -60,6 +60,11 @@ public final class ModelMetadata {
   public final List<String> categoryNames;
   /** For each category, the names of its maps, in channel order. */
   public final List<List<String>> mapNamesPerCategory;
+  /**
+   * The one category of a category-conditional model ({@code hckeras export --per-category}:
+   * its output holds only that category's maps), or null for a model with every category's maps.
+   */
+  public final Integer conditionalCategoryId;
   /** The parsed JSON object. */
   public final Map<String, Object> json;
 
@@ -161,6 +166,32 @@ public final class ModelMetadata {
     categoryIds = Collections.unmodifiableList(ids);
     categoryNames = Collections.unmodifiableList(names);
     mapNamesPerCategory = Collections.unmodifiableList(maps);
+    Map<String, Object> conditional = f.object("category_conditional", true);
+    if (conditional == null) {
+      conditionalCategoryId = null;
+    } else {
+      if (conditional.get("category_id") == null || layout == null
+          || !l.has("category_ids")) {
+        throw new ModelFormatException(
+            where + ": category_conditional needs category_id and the layout's category list");
+      }
+      conditionalCategoryId =
+          integer(conditional.get("category_id"), where + ": category_conditional.category_id");
+      if (!ids.contains(conditionalCategoryId)) {
+        throw new ModelFormatException(
+            where + ": category-conditional model for category " + conditionalCategoryId
+                + ", which is not in its layout's categories " + ids);
+      }
+    }
+  }
+
+  /** Channels of the model's output: the conditional category's maps, or {@code num_maps}. */
+  public int outputChannels() {
+    if (conditionalCategoryId == null) {
+      return numMaps;
+    }
+    int[] range = mapsOf(conditionalCategoryId);
+    return range[1] - range[0];
   }
 
   /**

@@ -148,6 +148,41 @@ public class ModelMetadataTest {
   }
 
   @Test
+  public void categoryConditionalModels() throws Exception {
+    String full =
+        "{\"format\": \"hckeras-tflite-metadata\", \"format_version\": 1,"
+            + " \"task\": \"segmentation\", \"input_size\": [32, 32], \"output_size\": 4,"
+            + " \"num_maps\": 2, \"layout\": {\"category_ids\": [1, 3],"
+            + " \"category_names\": [\"a\", \"c\"], \"map_names_per_category\": [[\"a\"], [\"c\"]]}";
+    ModelMetadata all = ModelMetadata.fromJson(full + "}", "all.tflite");
+    assertEquals(null, all.conditionalCategoryId);
+    assertEquals(2, all.outputChannels());
+    ModelMetadata one =
+        ModelMetadata.fromJson(
+            full + ", \"category_conditional\": {\"category_id\": 3, \"map_names\": [\"c\"]}}",
+            "cat3.tflite");
+    assertEquals(Integer.valueOf(3), one.conditionalCategoryId);
+    assertEquals(1, one.outputChannels());
+    ModelFormatException error =
+        assertThrows(
+            ModelFormatException.class,
+            () ->
+                ModelMetadata.fromJson(
+                    full + ", \"category_conditional\": {\"category_id\": 7}}", "cat7.tflite"));
+    assertTrue(error.getMessage(), error.getMessage().contains("cat7.tflite"));
+    assertTrue(error.getMessage(), error.getMessage().contains("category 7"));
+    InstancePredictor predictor = new InstancePredictor(one);
+    FloatImage output = new FloatImage(4, 4, 1, new float[16]);
+    IllegalArgumentException wrong =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> predictor.decode(output, Box.of(0, 0, 8, 8), 1, 0.9, 32, 32));
+    assertTrue(wrong.getMessage(), wrong.getMessage().contains("category 3 only"));
+    assertEquals(
+        Arrays.asList("c"), predictor.decode(output, Box.of(0, 0, 8, 8), 3, 0.9, 32, 32).mapNames);
+  }
+
+  @Test
   public void defaultsAndNormalizationOptions() throws Exception {
     String minimal =
         "{\"format\": \"hckeras-tflite-metadata\", \"format_version\": 1, \"task\": \"keypoints\","

@@ -254,17 +254,64 @@ def _hard_swish_twin(x, name):
     return tf_keras.layers.Multiply(name=name)([sixth, gate])
 
 
+def _dense_batch_norms(config, sources):
+    """`{dense name: batch-norm name}` of Dense layers whose only consumer is a
+    BatchNormalization (tfmot folds BN into convolutions, not into Dense)."""
+    consumers = {}
+    for spec in config["layers"]:
+        for node in spec["inbound_nodes"]:
+            for arg in node["args"]:
+                if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
+                    consumers.setdefault(arg["config"]["keras_history"][0], []).append(spec)
+    pairs = {}
+    for name, specs in consumers.items():
+        if (
+            isinstance(sources.get(name), _keras_dense())
+            and len(specs) == 1
+            and specs[0]["class_name"] == "BatchNormalization"
+            and len(specs[0]["inbound_nodes"]) == 1
+        ):
+            pairs[name] = specs[0]["name"]
+    return pairs
+
+
+def _keras_dense():
+    import keras
+
+    return keras.layers.Dense
+
+
+def _folded_dense(dense, batch_norm):
+    """Kernel and bias of `dense` followed by inference-mode `batch_norm`:
+    `gamma (x W + b - mean) / sqrt(var + eps) + beta = x (W s) + (b - mean) s + beta`."""
+    weights = dict(zip(("kernel", "bias"), dense.get_weights(), strict=False))
+    mean = np.asarray(batch_norm.moving_mean, np.float64)
+    variance = np.asarray(batch_norm.moving_variance, np.float64)
+    gamma = 1.0 if batch_norm.gamma is None else np.asarray(batch_norm.gamma, np.float64)
+    beta = 0.0 if batch_norm.beta is None else np.asarray(batch_norm.beta, np.float64)
+    scale = gamma / np.sqrt(variance + batch_norm.epsilon)
+    bias = weights.get("bias", 0.0)
+    kernel = (weights["kernel"] * scale).astype(np.float32)
+    return [kernel, ((bias - mean) * scale + beta).astype(np.float32)]
+
+
 def twin_from_keras3(model):
     """A tf_keras functional model equal to the Keras 3 functional `model`.
 
     Same layer names and inbound connections, configs minus Keras-3-only keys,
     weights copied; the layers listed in the module docstring get their twins.
+    A Dense layer followed only by BatchNormalization becomes one Dense with the
+    (inference-mode) normalisation folded into its kernel and bias, and the
+    normalisation's output is that Dense's: the quantized graph then fuses the
+    activation after it, as tfmot does for Conv2D + BatchNormalization.
     """
     import tf_keras
 
     config = model.get_config()
     tensors = {}
     sources = {layer.name: layer for layer in model.layers}
+    folded = _dense_batch_norms(config, sources)
+    skipped = {bn: dense for dense, bn in folded.items()}
 
     def resolve(value):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
@@ -281,6 +328,12 @@ def twin_from_keras3(model):
             tensors[(name, 0, 0)] = tf_keras.Input(batch_shape=shape, name=name, dtype="float32")
             continue
         layer, weights = None, None
+        if name in skipped:
+            tensors[(name, 0, 0)] = tensors[(skipped[name], 0, 0)]
+            continue
+        if name in folded:
+            spec = {**spec, "config": {**layer_config, "use_bias": True}}
+            weights = _folded_dense(sources[name], sources[folded[name]])
         activation = layer_config.get("activation")
         if spec["class_name"] == "Activation" and activation in HARD_SWISH_NAMES:
             (node,) = spec["inbound_nodes"]
@@ -290,7 +343,8 @@ def twin_from_keras3(model):
             args = resolve(list(node["args"]))
             kwargs = {k: resolve(v) for k, v in node["kwargs"].items() if k != "training"}
             if layer is None:
-                layer, args, weights = _twin_node(spec, args)
+                layer, args, node_weights = _twin_node(spec, args)
+                weights = node_weights if weights is None else weights
             else:
                 args = [a for a in args if not isinstance(a, int | float)] or args
             outputs = layer(*args, **kwargs)

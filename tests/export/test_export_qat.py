@@ -28,3 +28,32 @@ def test_qat_config_validates():
         QATConfig(epochs=-1)
     with pytest.raises(ValueError, match="learning_rate"):
         QATConfig(learning_rate=0)
+
+
+def test_twin_folds_batch_norm_after_dense_exactly():
+    import keras
+    import numpy as np
+
+    from hckeras.export.twin import twin_from_keras3
+    from hckeras.models import build_hypercolumn_model, probability_model
+
+    keras.utils.set_random_seed(1)
+    model = build_hypercolumn_model(
+        "tiny", taps={"fc7": 1, "pool2": 3}, grid_size=2, num_maps=2, output_size=8, input_size=32
+    )
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            shape = layer.moving_mean.shape
+            layer.moving_mean.assign(rng.normal(size=shape).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, shape).astype("float32"))
+            layer.gamma.assign(rng.uniform(0.5, 2.0, shape).astype("float32"))
+            layer.beta.assign(rng.normal(size=shape).astype("float32"))
+    probabilities = probability_model(model)
+    twin = twin_from_keras3(probabilities)
+    names = [layer.name for layer in twin.layers]
+    assert "fc6_bn" not in names and "fc7_bn" not in names  # folded into fc6/fc7_dense
+    assert "conv1_bn" in names  # convolutions keep theirs for tfmot's own fold
+    crops = rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    expected = probabilities.predict(crops, verbose=0)
+    np.testing.assert_allclose(twin.predict(crops, verbose=0), expected, atol=1e-5)

@@ -62,7 +62,7 @@ RECIPE_GRID = [
     {"name": "shallow_tiny_lr_3e-3", **SHALLOW, "learning_rate": 3e-3},
     {"name": "lr_3e-3", "learning_rate": 3e-3},
     {"name": "conv2_tap_lr_3e-3", "learning_rate": 3e-3, "taps": {**HYPERCOLUMN_TAPS, "conv2": 1}},
-    {"name": "preset"},
+    {"name": "preset"},  # batch normalization in fc6/fc7 since the table's "dead fc" rows
     {"name": "12_epochs_lr_3e-3", "learning_rate": 3e-3, "epochs": 12},
 ]
 SUITES["recipe"] = [

@@ -60,9 +60,14 @@ SUITES = {
 SHALLOW = {"backbone_options": {"convs_per_block": [1, 1, 1, 1]}}
 RECIPE_GRID = [
     {"name": "shallow_tiny_lr_3e-3", **SHALLOW, "learning_rate": 3e-3},
-    {"name": "lr_3e-3", "learning_rate": 3e-3},
     {"name": "conv2_tap_lr_3e-3", "learning_rate": 3e-3, "taps": {**HYPERCOLUMN_TAPS, "conv2": 1}},
-    {"name": "preset"},  # batch normalization in fc6/fc7 since the table's "dead fc" rows
+    {"name": "preset"},
+    {"name": "lr_6e-3", "learning_rate": 6e-3},
+    {
+        "name": "fc_batch_norm_lr_6e-3",
+        "learning_rate": 6e-3,
+        "backbone_options": {"convs_per_block": [1, 2, 2, 2], "fc_batch_norm": True},
+    },
     {"name": "12_epochs_lr_3e-3", "learning_rate": 3e-3, "epochs": 12},
 ]
 SUITES["recipe"] = [

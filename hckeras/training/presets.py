@@ -16,7 +16,7 @@ PRESETS = {
         "output_size": 32,
         "grid_size": 5,
         "batch_size": 16,
-        "learning_rate": 6e-3,
+        "learning_rate": 3e-3,
         "lr_schedule": "cosine",
         "warmup_epochs": 0.5,
         "weight_decay": 1e-4,

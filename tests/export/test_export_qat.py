@@ -36,13 +36,16 @@ def test_twin_folds_batch_norm_after_dense_exactly():
     import keras
     import numpy as np
 
+    from hckeras.backbones import build_backbone
     from hckeras.export.twin import twin_from_keras3
     from hckeras.models import build_hypercolumn_model, probability_model
 
     keras.utils.set_random_seed(1)
+    backbone = build_backbone("tiny", input_size=32, fc_batch_norm=True)
     model = build_hypercolumn_model(
-        "tiny", taps={"fc7": 1, "pool2": 3}, grid_size=2, num_maps=2, output_size=8, input_size=32
+        backbone, taps={"fc7": 1, "pool2": 3}, grid_size=2, num_maps=2, output_size=8
     )
+    assert "fc6_bn" in [layer.name for layer in model.layers]
     rng = np.random.default_rng(0)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):

@@ -10,7 +10,7 @@ def tiny(
     input_size=None,
     width=16,
     batch_norm=True,
-    batch_norm_momentum=0.9,
+    batch_norm_momentum=0.99,
     convs_per_block=(1, 1, 1, 1),
     fc_batch_norm=False,
 ):
@@ -18,9 +18,9 @@ def tiny(
 
     Each conv is followed by batch normalization (unless `batch_norm=False`) and
     ReLU; block b has `convs_per_block[b - 1]` 3x3 convs, and its tap `conv{b}`
-    is the last one's ReLU output. Batch normalization (momentum 0.9, so that
-    the moving statistics keep up with a short run) lets it train from scratch
-    in minutes.
+    is the last one's ReLU output. Batch normalization lets it train from
+    scratch in minutes; short runs want momentum 0.9 (the `synthetic-cpu` preset
+    sets it through `TrainConfig.batch_norm_momentum`).
 
     Args:
         weights: None or the path of a weights file for this graph.

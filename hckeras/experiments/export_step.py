@@ -1,5 +1,6 @@
 """Export a suite's model to LiteRT and measure it, for the report."""
 
+import dataclasses
 from pathlib import Path
 
 MAX_ACCURACY_DROP = 0.01
@@ -17,27 +18,15 @@ def _qat_training_data(model_path, data, common):
     """The model's own training samples for QAT: its run's cached shards when it
     was trained from a cache (reused, not rebuilt), else on-the-fly crops."""
     from hckeras.data.dataset import training_dataset
-    from hckeras.data.shards import ShardDataset, build_shards
     from hckeras.training import TrainConfig
+    from hckeras.training.run import cached_training_data
 
     run_dir = Path(model_path).parent
     config = TrainConfig.load(run_dir) if (run_dir / "config.json").exists() else None
     if config is None or not config.cache_dir:
         return training_dataset(str(data["train"]), batch_size=16, **common)
-    shards = build_shards(
-        config.data,
-        config.cache_dir,
-        images_dir=config.images,
-        task=config.task,
-        input_size=common["input_size"],
-        output_size=config.output_size,
-        boxes_per_instance=config.boxes_per_instance,
-        min_iou=config.min_iou,
-        context_padding=config.context_padding,
-        seed=config.seed,
-        layout=common["layout"],
-    )
-    return ShardDataset(shards, batch_size=16, seed=config.seed)
+    batches_of_16 = dataclasses.replace(config, batch_size=16, workers=1)
+    return cached_training_data(batches_of_16, common["input_size"], common["layout"])
 
 
 def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20):

@@ -39,6 +39,33 @@ class _CurvesCallback(keras.callbacks.Callback):
         plot_training_curves(self.csv_path, self.png_path)
 
 
+def cached_training_data(config, input_size, layout=None, coco=None):
+    """`ShardDataset` of the config's cached shards (built in `config.cache_dir`
+    if missing, reused otherwise), with its batch size, augmentation and seed."""
+    shards = build_shards(
+        coco if coco is not None else CocoDataset.load(config.data, config.images),
+        config.cache_dir,
+        task=config.task,
+        input_size=input_size,
+        output_size=config.output_size,
+        boxes_per_instance=config.boxes_per_instance,
+        min_iou=config.min_iou,
+        context_padding=config.context_padding,
+        category_ids=config.category_ids,
+        seed=config.seed,
+        layout=layout,
+        workers=config.workers,
+    )
+    return ShardDataset(
+        shards,
+        batch_size=config.batch_size,
+        augment=config.augment,
+        seed=config.seed,
+        small_box_weight=config.small_box_weight,
+        workers=config.workers,
+    )
+
+
 def _datasets(config, input_size, layout=None):
     coco = CocoDataset.load(config.data, config.images)
     common = dict(
@@ -51,28 +78,7 @@ def _datasets(config, input_size, layout=None):
         workers=config.workers,
     )
     if config.cache_dir:
-        shards = build_shards(
-            coco,
-            config.cache_dir,
-            task=config.task,
-            input_size=input_size,
-            output_size=config.output_size,
-            boxes_per_instance=config.boxes_per_instance,
-            min_iou=config.min_iou,
-            context_padding=config.context_padding,
-            category_ids=config.category_ids,
-            seed=config.seed,
-            layout=layout,
-            workers=config.workers,
-        )
-        train = ShardDataset(
-            shards,
-            batch_size=config.batch_size,
-            augment=config.augment,
-            seed=config.seed,
-            small_box_weight=config.small_box_weight,
-            workers=config.workers,
-        )
+        train = cached_training_data(config, input_size, layout, coco)
     else:
         train = training_dataset(
             coco,

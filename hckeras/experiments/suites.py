@@ -69,13 +69,14 @@ RECIPE_GRID = [
         "backbone_options": {"convs_per_block": [1, 2, 2, 2], "fc_batch_norm": True},
     },
     {"name": "12_epochs_lr_3e-3", "learning_rate": 3e-3, "epochs": 12},
+    {"name": "batch_8_lr_3e-3", "batch_size": 8, "learning_rate": 3e-3},
 ]
 SUITES["recipe"] = [
     {"task": "segmentation", "taps": HYPERCOLUMN_TAPS, **experiment} for experiment in RECIPE_GRID
 ]
 
 SUITE_DATA = {
-    "demo": {"train_images": 600, "val_images": 100, "epochs": 6},
+    "demo": {"train_images": 600, "val_images": 100, "epochs": 10},
     "paper": {"train_images": 600, "val_images": 100, "epochs": 6},
     "recipe": {"train_images": 600, "val_images": 100, "epochs": 6},
 }

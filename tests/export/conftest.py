@@ -57,7 +57,7 @@ def train_run(root, task, epochs, seed=3):
 
     keras.utils.set_random_seed(seed)
     train_json = generate(root / "train", 32, seed=1, image_size_range=(128, 160))
-    val_json = generate(root / "val", 16, seed=2, image_size_range=(128, 160))
+    val_json = generate(root / "val", 32, seed=2, image_size_range=(128, 160))
     common = {"task": task, "input_size": INPUT_SIZE, "output_size": OUTPUT_SIZE}
     train = training_dataset(train_json, batch_size=16, workers=1, **common)
     layout = train.layout

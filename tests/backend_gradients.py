@@ -10,8 +10,9 @@ def value_and_gradient(fn, x):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        x = tf.Variable(x)
+        x = tf.constant(x)  # a tensor, as a model's output is (not a Variable)
         with tf.GradientTape() as tape:
+            tape.watch(x)
             y = fn(x)
             total = tf.reduce_sum(y)
         return np.asarray(y), np.asarray(tape.gradient(total, x))

@@ -25,13 +25,36 @@ def _masked_logsumexp(values, mask):
     return ops.squeeze(peak, axis=-1) + ops.log(total)
 
 
+def active_cells(alpha):
+    """The classifiers each pixel actually blends: those with `alpha > 0`.
+
+    Bilinear weights touch at most 4 of the K*K classifiers per pixel (the cell
+    heuristic 1), so the loss only needs those logits: gathering them first cuts
+    its elementwise work by K*K / 4 (6x for K = 5).
+
+    Args:
+        alpha: `(S, S, K*K)` weights (`grid_weights` or `cell_weights`).
+
+    Returns:
+        `(indices, weights)`, both `(S, S, A)` with A the largest number of
+        non-zero weights of any pixel: the classifiers' indices (int32) and their
+        weights, padded with index 0 and weight 0.
+    """
+    alpha = np.asarray(alpha, dtype=np.float32)
+    count = int((alpha > 0).sum(axis=-1).max())
+    # Non-zero weights first, in classifier order (a stable sort of 0/1 keys).
+    order = np.argsort((alpha <= 0).astype(np.int8), axis=-1, kind="stable")[..., :count]
+    weights = np.take_along_axis(alpha, order, axis=-1)
+    return order.astype(np.int32), weights
+
+
 def hypercolumn_loss(y_true, logits, alpha):
     """Per-sample negative log-likelihood of eq. 3's interpolated probabilities.
 
     With `p_i = sum_k alpha_ik sigmoid(s_ik)` and `sum_k alpha_ik = 1`:
     `log p_i = logsumexp_k(log alpha_ik - softplus(-s_ik))` and
     `log(1 - p_i) = logsumexp_k(log alpha_ik - softplus(s_ik))`, terms with
-    `alpha_ik = 0` dropped.
+    `alpha_ik = 0` dropped (their logits are not even gathered, `active_cells`).
 
     Args:
         y_true: `(B, S, S, C)` targets in {1, 0, -1}; -1 is ignored.
@@ -43,11 +66,15 @@ def hypercolumn_loss(y_true, logits, alpha):
     """
     logits = ops.cast(logits, "float32")
     y_true = ops.cast(y_true, "float32")
-    alpha = np.asarray(alpha, dtype=np.float32)[:, :, None, :]
-    mask = ops.convert_to_tensor((alpha > 0).astype(np.float32))
-    log_alpha = ops.convert_to_tensor(np.log(np.where(alpha > 0, alpha, 1.0)))
-    log_p = _masked_logsumexp(log_alpha - ops.softplus(-logits), mask)
-    log_not_p = _masked_logsumexp(log_alpha - ops.softplus(logits), mask)
+    indices, weights = active_cells(alpha)
+    shape = ops.shape(logits)
+    indices = ops.broadcast_to(indices[None, :, :, None, :], (*shape[:4], indices.shape[-1]))
+    active = ops.take_along_axis(logits, indices, axis=-1)  # (B, S, S, C, A)
+    weights = weights[:, :, None, :]
+    mask = ops.convert_to_tensor((weights > 0).astype(np.float32))
+    log_alpha = ops.convert_to_tensor(np.log(np.where(weights > 0, weights, 1.0)))
+    log_p = _masked_logsumexp(log_alpha - ops.softplus(-active), mask)
+    log_not_p = _masked_logsumexp(log_alpha - ops.softplus(active), mask)
     labelled = ops.cast(y_true >= 0, "float32")
     positive = ops.cast(y_true > 0.5, "float32")
     nll = -(positive * log_p + (1.0 - positive) * log_not_p) * labelled

@@ -6,6 +6,7 @@ from backend_gradients import value_and_gradient
 import hckeras
 from hckeras.layers import cell_weights
 from hckeras.losses import HypercolumnLoss, hypercolumn_loss
+from hckeras.losses.hypercolumn_loss import active_cells
 
 pytestmark = pytest.mark.multibackend
 
@@ -129,3 +130,18 @@ def test_config_round_trip_and_serialization(rng):
         keras.ops.convert_to_numpy(clone(y_true, logits)),
         keras.ops.convert_to_numpy(loss(y_true, logits)),
     )
+
+
+@pytest.mark.parametrize("alpha_fn, count", [(hckeras.grid_weights, 4), (cell_weights, 1)])
+def test_active_cells_rebuild_alpha(alpha_fn, count):
+    """The gathered classifiers and weights are exactly alpha's non-zero entries."""
+    alpha = alpha_fn(5, 32)
+    indices, weights = active_cells(alpha)
+    assert indices.shape == weights.shape == (32, 32, count)
+    rebuilt = np.zeros_like(alpha)
+    rows, cols = np.indices((32, 32))
+    for slot in range(count):
+        np.add.at(rebuilt, (rows, cols, indices[..., slot]), weights[..., slot])
+    np.testing.assert_array_equal(rebuilt, alpha)
+    # A pixel at a cell centre blends one classifier; the padding weighs nothing.
+    assert (weights > 0).sum(-1).min() == 1

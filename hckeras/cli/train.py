@@ -41,6 +41,7 @@ _OPTIONS = {
     "workers": "workers",
     "seed": "seed",
     "mixed_precision": "mixed_precision",
+    "calibrate_threshold": "calibrate_threshold",
 }
 
 
@@ -84,6 +85,12 @@ def register(subparsers):
         "--distribute",
         action="store_true",
         help="data-parallel over all local devices (JAX DataParallel / TF MirroredStrategy)",
+    )
+    parser.add_argument(
+        "--calibrate-threshold",
+        action="store_true",
+        default=None,
+        help="choose the mask threshold on --val-data's ground-truth boxes (best mean IoU)",
     )
     parser.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
     parser.set_defaults(func=run)

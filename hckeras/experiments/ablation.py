@@ -87,6 +87,7 @@ def run_experiment(experiment, data, run_dir, epochs, base=None, cache_dir=None)
         "scores": scores["val"],
         "test_scores": scores["test"],
         "crop_quality": quality,
+        "mask_threshold": result["spec"].thresholds.get("mask") if result["threshold"] else None,
         "train_seconds": train_seconds,
         "final_loss": history["loss"][-1] if history.get("loss") else None,
         "final_val_loss": history["val_loss"][-1] if history.get("val_loss") else None,

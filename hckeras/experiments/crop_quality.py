@@ -4,10 +4,11 @@
 its own ground-truth box and compares the S x S heatmaps with the targets, so
 the figure says how good the masks (parts, keypoints) are, whatever the boxes:
 
-- segmentation: mean IoU of the mask (p >= 0.5) with the target mask;
+- segmentation: mean IoU of the mask (p >= the model's mask threshold, 0.5
+  unless `hckeras.training.threshold` chose another) with the target mask;
 - parts: mean over instances of the mean IoU over the parts present in the
   target or the prediction (part = argmax over the category's parts, inside the
-  foreground p >= 0.5 of any part);
+  foreground p >= the mask threshold of any part);
 - keypoints: the fraction of labelled keypoints inside the grid whose argmax
   cell lies within the target's ignore radius (10% of the grid diagonal) of the
   keypoint (PCK at 0.1 on the grid).
@@ -32,19 +33,20 @@ def _iou(a, b):
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-def sample_quality(task, probabilities, target):
+def sample_quality(task, probabilities, target, threshold=0.5):
     """One instance's score (see the module docstring), or None if undefined.
 
     Args:
         task: "segmentation", "parts" or "keypoints".
         probabilities: `(S, S, M)` heatmaps of the instance's category.
         target: `(S, S, M)` targets of the same channels, in {1, 0, -1}.
+        threshold: mask threshold (segmentation and parts foreground).
     """
     if task == "segmentation":
         labelled = target[..., 0] >= 0
-        return _iou((probabilities[..., 0] >= 0.5) & labelled, target[..., 0] > 0.5)
+        return _iou((probabilities[..., 0] >= threshold) & labelled, target[..., 0] > 0.5)
     if task == "parts":
-        foreground = probabilities.max(axis=-1) >= 0.5
+        foreground = probabilities.max(axis=-1) >= threshold
         predicted = np.where(foreground, probabilities.argmax(axis=-1) + 1, 0)
         truth = np.where(target.max(axis=-1) > 0.5, target.argmax(axis=-1) + 1, 0)
         ious = [
@@ -65,23 +67,22 @@ def sample_quality(task, probabilities, target):
     return float(np.mean(hits)) if hits else None
 
 
-def crop_quality(model_path, data, images_dir=None, batch_size=32):
-    """Mean heatmap quality of a saved model on the ground-truth boxes of `data`.
+def instance_heatmaps(predictor, data, images_dir=None, batch_size=32):
+    """The model's heatmaps on the ground-truth box of every instance of `data`.
 
     Args:
-        model_path: `.keras` or `.tflite` model with its spec.
-        data: COCO JSON of the instances to score.
+        predictor: a `hckeras.inference.predictor.Predictor`.
+        data: COCO JSON of the instances.
         images_dir: their image folder (default: the JSON's folder).
         batch_size: crops per model call.
 
-    Returns:
-        dict `name` (the measure, by task), `value` (mean over instances), `count`.
+    Yields:
+        `(probabilities, target)` per instance: `(S, S, M)` heatmaps and targets
+        of the instance's own category's M channels.
     """
     from hckeras.data.dataset import validation_dataset
-    from hckeras.inference.predictor import load_predictor
     from hckeras.inference.runners import run_in_batches
 
-    predictor = load_predictor(model_path)
     spec = predictor.spec
     dataset = validation_dataset(
         data,
@@ -94,16 +95,35 @@ def crop_quality(model_path, data, images_dir=None, batch_size=32):
         layout=spec.layout,
         workers=0,
     )
-    scores = []
     for index in range(len(dataset)):
         crops, targets = dataset[index][:2]
         probabilities = run_in_batches(predictor.runner, crops, batch_size)
         for row in range(len(crops)):
             channels = np.flatnonzero((targets[row] >= 0).any(axis=(0, 1)))
-            score = sample_quality(
-                spec.task, probabilities[row][..., channels], targets[row][..., channels]
-            )
-            if score is not None:
-                scores.append(score)
+            yield probabilities[row][..., channels], targets[row][..., channels]
+
+
+def crop_quality(model_path, data, images_dir=None, batch_size=32):
+    """Mean heatmap quality of a saved model on the ground-truth boxes of `data`,
+    at the model's own mask threshold (`spec.thresholds["mask"]`).
+
+    Args:
+        model_path: `.keras` or `.tflite` model with its spec.
+        data: COCO JSON of the instances to score.
+        images_dir: their image folder (default: the JSON's folder).
+        batch_size: crops per model call.
+
+    Returns:
+        dict `name` (the measure, by task), `value` (mean over instances), `count`.
+    """
+    from hckeras.inference.predictor import load_predictor
+
+    predictor = load_predictor(model_path)
+    task = predictor.spec.task
+    scores = [
+        sample_quality(task, probabilities, target, predictor.threshold)
+        for probabilities, target in instance_heatmaps(predictor, data, images_dir, batch_size)
+    ]
+    scores = [score for score in scores if score is not None]
     value = float(np.mean(scores)) if scores else None
-    return {"name": NAMES[spec.task], "value": value, "count": len(scores)}
+    return {"name": NAMES[task], "value": value, "count": len(scores)}

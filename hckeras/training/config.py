@@ -28,6 +28,10 @@ class TrainConfig:
     `batch_norm_momentum`: set on every BatchNormalization layer of a new
     model (short runs from scratch need about 0.9 so that the moving statistics
     follow the weights; None keeps the backbone's own).
+    `calibrate_threshold`: after training, choose the mask threshold on
+    `val_data`'s ground-truth boxes and store it in the model's spec
+    (`hckeras.training.threshold`; segmentation and parts; without
+    `val_data` it stays 0.5).
     """
 
     data: str
@@ -62,6 +66,7 @@ class TrainConfig:
     mixed_precision: str | None = None
     jit_compile: bool | str = "auto"
     distribute: bool = False
+    calibrate_threshold: bool = False
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -23,6 +23,7 @@ PRESETS = {
         "boxes_per_instance": 2,
         "batch_norm_momentum": 0.9,
         "workers": 2,
+        "calibrate_threshold": True,
     },
 }
 

@@ -8,6 +8,7 @@ continues from the last finished epoch, its log trimmed to that epoch.
 """
 
 import contextlib
+import dataclasses
 import importlib.util
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hckeras.backbones import build_backbone
 from hckeras.data.coco import CocoDataset
 from hckeras.data.dataset import training_dataset, validation_dataset
 from hckeras.data.shards import ShardDataset, build_shards
-from hckeras.io import save_model_atomic
+from hckeras.io import save_model_atomic, write_json_atomic
 from hckeras.losses import HypercolumnLoss
 from hckeras.model_spec import ModelSpec, spec_path
 from hckeras.models import build_hypercolumn_model
@@ -181,12 +182,36 @@ def compiled_model(config, backbone, num_maps, steps_per_epoch):
     return model
 
 
+def _calibrated(model, spec, config, run_dir):
+    """`spec` with the mask threshold chosen on the validation set
+    (`hckeras.training.threshold`), and the choice, also written to
+    `run_dir/threshold.json`."""
+    from hckeras.inference.predictor import Predictor
+    from hckeras.training.threshold import choose_mask_threshold
+
+    if spec.task not in ("segmentation", "parts"):
+        return spec, None
+    if not config.val_data:
+        print("calibrate_threshold: no validation data, the mask threshold stays 0.5")
+        return spec, None
+    chosen = choose_mask_threshold(Predictor(model, spec), config.val_data, config.val_images)
+    write_json_atomic(run_dir / "threshold.json", chosen)
+    print(
+        f"mask threshold {chosen['threshold']:.2f}: {chosen['measure']} "
+        f"{chosen['quality'][chosen['threshold']]:.3f} (0.5: {chosen['quality'].get(0.5, 0):.3f})"
+    )
+    thresholds = {**spec.thresholds, "mask": chosen["threshold"]}
+    return dataclasses.replace(spec, thresholds=thresholds), chosen
+
+
 def train(config, run_dir, verbose="auto"):
     """Train (or resume) the run described by `config` in `run_dir`.
 
     Returns:
         dict with the `model` (logits), its `spec`, the `history` of this
-        call, `skipped` (annotation counts by reason) and the file paths.
+        call, `skipped` (annotation counts by reason), `threshold` (the
+        validation-chosen mask threshold, `choose_mask_threshold`'s dict, or
+        None) and the file paths.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -241,9 +266,13 @@ def train(config, run_dir, verbose="auto"):
         input_size=tuple(model.input.shape[1:3]),
         context_padding=config.context_padding,
     )
+    calibration = None
+    if config.calibrate_threshold:
+        spec, calibration = _calibrated(model, spec, config, run_dir)
     model_path = save_model_atomic(model, run_dir / "model.keras")
     spec.save(spec_path(model_path))
     return {
+        "threshold": calibration,
         "model": model,
         "spec": spec,
         "history": history.history,

@@ -42,3 +42,10 @@ def test_export_section_says_its_columns_are_fractions(tmp_path):
     assert "loses at most 0.01 of each accuracy column (1 point)" in text
     cells = [c.strip() for c in text.splitlines()[-1].strip("|").split("|")]
     assert cells[0] == "fp32" and "0.9971" in cells and "0.2380" in cells
+
+
+def test_run_table_gives_the_chosen_mask_threshold(tmp_path):
+    chosen = {**_row("hypercolumn", [0.5], [0.5]), "mask_threshold": 0.4}
+    text = write_report(tmp_path, "demo", [chosen, _row("grid_1x1", [0.1], [0.1])], {}).read_text()
+    assert "| hypercolumn | segmentation | fc7 | 2x2 | 0.40 | 0.5000 | - | 3 | - |" in text
+    assert "| grid_1x1 | segmentation | fc7 | 2x2 | - | 0.5000 | - | 3 | - |" in text

@@ -17,6 +17,13 @@ def register(subparsers):
         default="",
         help="LiteRT variants of the first experiment's model to export and check, e.g. fp32,qat",
     )
+    parser.add_argument(
+        "--scoring",
+        choices=["box", "mask"],
+        default="mask",
+        help="rank segmentation results by box score x mask quality (mask, default; the "
+        "report gives box-score figures too) or by box score alone (box)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,5 +39,6 @@ def run(args):
         seed=args.seed,
         only=[n for n in (args.only or "").split(",") if n] or None,
         export_variants=tuple(v for v in args.export.split(",") if v),
+        scoring=args.scoring,
     )
     return 0

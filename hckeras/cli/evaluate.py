@@ -13,6 +13,8 @@ that failed validation (skipped, by id); `--json` also writes the report of
 import os
 import sys
 
+from hckeras.cli.predict import add_scoring_argument
+
 
 def register(subparsers):
     """Add the `evaluate` subcommand to an argparse `subparsers` object."""
@@ -30,6 +32,7 @@ def register(subparsers):
     parser.add_argument("--images", help="image folder for --model (default: the GT's folder)")
     parser.add_argument("--detections", help="COCO results boxes for --model")
     parser.add_argument("--min-score", type=float, help="drop detections scored below this")
+    add_scoring_argument(parser)
     parser.add_argument(
         "--metric", choices=("apr", "apk", "apr-part", "miou"), default="apr", help="default: apr"
     )
@@ -86,7 +89,7 @@ def predict_results(args):
     if not args.detections:
         raise ValueError("--model needs --detections (COCO results with boxes and scores)")
     images = args.images or os.path.dirname(os.path.abspath(args.gt))
-    predictor = load_predictor(args.model)
+    predictor = load_predictor(args.model, scoring=args.scoring)
     return predict_dataset(predictor, args.gt, images, args.detections, min_score=args.min_score)
 
 

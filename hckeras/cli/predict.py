@@ -19,6 +19,17 @@ import sys
 from pathlib import Path
 
 
+def add_scoring_argument(parser):
+    """`--scoring box|mask` (`Predictor`'s `scoring`)."""
+    parser.add_argument(
+        "--scoring",
+        choices=["box", "mask"],
+        default="box",
+        help="result scores: the detection's (box, default) or the detection's times the "
+        "mask's expected IoU under its own probabilities (mask; segmentation models)",
+    )
+
+
 def register(subparsers):
     """Adds the `predict` subcommand to an argparse `subparsers`."""
     parser = subparsers.add_parser(
@@ -49,6 +60,7 @@ def register(subparsers):
         action="store_true",
         help="average probabilities over SLIC superpixels before thresholding",
     )
+    add_scoring_argument(parser)
     parser.add_argument(
         "--min-score", type=float, metavar="S", help="ignore detections scored below S"
     )
@@ -134,6 +146,7 @@ def run(args):
         superpixels=args.superpixels,
         threshold=args.threshold,
         batch_size=args.batch_size,
+        scoring=args.scoring,
     )
     categories = gt["categories"] if gt is not None else _layout_categories(predictor.spec)
     gt_sizes = {} if gt is None else {i["id"]: (i["height"], i["width"]) for i in gt["images"]}

@@ -7,6 +7,10 @@ from hckeras.experiments.report import write_report
 from hckeras.experiments.suites import CPU_BASE, HEADLINES, METRIC_OF_TASK, SUITE_DATA, SUITES
 from hckeras.io import write_json_atomic
 
+DEFAULT_SCORING = "mask"
+"""Segmentation results of a suite are ranked by box score x mask quality
+(`hckeras.inference.mask_quality`); the report gives the box-score figures too."""
+
 
 def _log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -34,9 +38,20 @@ def synthetic_splits(out_dir, train_images, val_images, seed):
     return paths
 
 
-def run_experiment(experiment, data, run_dir, epochs, base=None, cache_dir=None):
+def _box_scored(results):
+    """`Predictor(scoring="mask")` results ranked by their detections' scores again."""
+    return [{**r, "score": r["box_score"]} for r in results]
+
+
+def run_experiment(
+    experiment, data, run_dir, epochs, base=None, cache_dir=None, scoring=DEFAULT_SCORING
+):
     """Train one experiment (resuming if already started), predict the validation
-    set from the simulated detections, and evaluate with the task's metric."""
+    set from the simulated detections, and evaluate with the task's metric.
+
+    `scoring` ranks segmentation results ("mask": box score x the mask's expected
+    IoU, `hckeras.inference.mask_quality`; "box": the detections' scores); with
+    "mask", the row's `box_scores` hold the same masks ranked by box score."""
     from hckeras.experiments.crop_quality import crop_quality
     from hckeras.inference.dataset import predict_dataset
     from hckeras.inference.predictor import load_predictor
@@ -60,14 +75,19 @@ def run_experiment(experiment, data, run_dir, epochs, base=None, cache_dir=None)
     _log(f"training {name} ({config.task}, taps {config.taps}, grid {config.grid_size})")
     result = train(config, run_dir, verbose=2)
     train_seconds = time.perf_counter() - started
-    predictor = load_predictor(result["model_path"])
+    scoring = scoring if config.task == "segmentation" else "box"
+    predictor = load_predictor(result["model_path"], scoring=scoring)
     metric = METRIC_OF_TASK[config.task]
-    scores = {}
+    scores, box_scores = {}, {}
     for split in ("val", "test"):
         detections = Path(data[split]).parent / "detections_simulated.json"
         results = predict_dataset(predictor, str(data[split]), Path(data[split]).parent, detections)
         write_results(run_dir / f"results_{split}.json", results)
         scores[split] = evaluate_results(str(data[split]), results, metric=metric)
+        if scoring == "mask":
+            box_scores[split] = evaluate_results(
+                str(data[split]), _box_scored(results), metric=metric
+            )
     write_json_atomic(run_dir / "metrics.json", scores["val"])
     write_json_atomic(run_dir / "metrics_test.json", scores["test"])
     quality = crop_quality(result["model_path"], str(data["val"]))
@@ -86,6 +106,8 @@ def run_experiment(experiment, data, run_dir, epochs, base=None, cache_dir=None)
         "metric": metric,
         "scores": scores["val"],
         "test_scores": scores["test"],
+        "scoring": scoring,
+        "box_scores": box_scores or None,
         "crop_quality": quality,
         "mask_threshold": result["spec"].thresholds.get("mask") if result["threshold"] else None,
         "train_seconds": train_seconds,
@@ -119,6 +141,7 @@ def run_suite(
     base=None,
     export_variants=(),
     only=None,
+    scoring=DEFAULT_SCORING,
 ):
     """Run every experiment of `SUITES[suite]` and write `out_dir/report.md`.
 
@@ -126,6 +149,7 @@ def run_suite(
     is also exported to LiteRT, checked for parity and accuracy, and timed; the
     table goes into the report, and a variant that fails raises after the
     report is written. `only` restricts the suite to the experiments of these names.
+    `scoring` ranks the segmentation experiments' results (`run_experiment`).
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; valid: {', '.join(SUITES)}")
@@ -143,7 +167,7 @@ def run_suite(
     out_dir = Path(out_dir)
     data = synthetic_splits(out_dir, train_images, val_images, seed)
     cache = out_dir / "cache"
-    rows = [run_experiment(e, data, out_dir, epochs, base, cache) for e in experiments]
+    rows = [run_experiment(e, data, out_dir, epochs, base, cache, scoring) for e in experiments]
     padding = {**CPU_BASE, **(base or {})}.get("context_padding", 0.1)
     oracle = oracle_scores(data, sorted({r["task"] for r in rows}), padding)
     write_json_atomic(out_dir / "summary.json", {"experiments": rows, "oracle": oracle})
@@ -153,7 +177,9 @@ def run_suite(
 
         model_path = Path(rows[0]["run_dir"]) / "model.keras"
         _log(f"exporting {', '.join(export_variants)} of {model_path}")
-        section, export_rows = export_section(model_path, data, export_variants, out_dir / "export")
+        section, export_rows = export_section(
+            model_path, data, export_variants, out_dir / "export", scoring=rows[0]["scoring"]
+        )
         sections.append(section)
         failed = [
             r.variant

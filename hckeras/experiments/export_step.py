@@ -29,9 +29,10 @@ def _qat_training_data(model_path, data, common):
     return cached_training_data(batches_of_16, common["input_size"], common["layout"])
 
 
-def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20):
+def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20, scoring="box"):
     """Export `variants` of `model_path`, check parity and accuracy on the
-    validation set, and return `(markdown section, rows)`."""
+    validation set (results ranked by `scoring`, as `Predictor`'s), and return
+    `(markdown section, rows)`."""
     from hckeras.data.dataset import first_samples, representative_crops, validation_dataset
     from hckeras.export.benchmark import run_export_benchmark, task_accuracy
     from hckeras.export.qat import QATConfig
@@ -67,7 +68,7 @@ def export_section(model_path, data, variants, out_dir, eval_count=64, runs=20):
         floors={"qat": {"min_iou": QAT_MIN_IOU}},
         max_accuracy_drop=MAX_ACCURACY_DROP,
         accuracy_fn=task_accuracy(
-            str(data["val"]), Path(data["val"]).parent, detections, num_threads=1
+            str(data["val"]), Path(data["val"]).parent, detections, num_threads=1, scoring=scoring
         ),
     )
     return format_export_section(model_path, rows, len(crops)), rows

@@ -331,10 +331,11 @@ def _outside(profile):
     return ", ".join(f"{n} {op}" for op, n in counts.items()) or "0"
 
 
-def task_accuracy(gt, images_dir, detections, num_threads=None):
+def task_accuracy(gt, images_dir, detections, num_threads=None, scoring="box"):
     """`model path -> {column: mean}`: predict the validation set from `detections`
     with the model (.keras or .tflite) and score it with the task's metric
-    (APr for masks, APK for keypoints, APr-part for parts)."""
+    (APr for masks, APK for keypoints, APr-part for parts); `scoring` ranks the
+    results (`Predictor`'s)."""
     from hckeras.inference.dataset import predict_dataset
     from hckeras.inference.predictor import load_predictor
     from hckeras.metrics.evaluate import evaluate_results
@@ -343,7 +344,7 @@ def task_accuracy(gt, images_dir, detections, num_threads=None):
 
     def accuracy(model_path):
         kwargs = {"num_threads": num_threads} if str(model_path).endswith(".tflite") else {}
-        predictor = load_predictor(model_path, **kwargs)
+        predictor = load_predictor(model_path, scoring=scoring, **kwargs)
         results = predict_dataset(predictor, gt, images_dir, detections)
         report = evaluate_results(gt, results, metric=metrics[predictor.spec.task])
         return {

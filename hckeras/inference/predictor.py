@@ -22,6 +22,7 @@ import numpy as np
 from hckeras.boxes import expand_box, validate_box, xywh_to_xyxy
 from hckeras.data.coco import is_finite_number
 from hckeras.inference.decode import decode_keypoints, part_foreground, part_labels
+from hckeras.inference.mask_quality import SCORINGS, expected_iou
 from hckeras.inference.paste import mask_window, paste_mask, to_window
 from hckeras.inference.runners import as_runner, batch_limit
 from hckeras.inference.superpixels import WindowAverager, slic_superpixels
@@ -140,6 +141,11 @@ class Predictor:
         batch_size: most crops per model call (capped by a runner's
             `max_batch_size`).
         threshold: mask threshold; default `spec.thresholds["mask"]`.
+        scoring: "box" (default): a result's score is its detection's; "mask"
+            (segmentation): the detection's score times the expected IoU of the
+            mask under its own probabilities (`mask_quality.expected_iou`), which
+            ranks sharp masks above blurred ones; the result keeps `box_score`
+            and `mask_quality` too.
 
     `predict` returns one dict per usable detection, in input order:
     `index` (position in the input), `box` and `expanded_box` (xyxy float64),
@@ -171,9 +177,17 @@ class Predictor:
         superpixels=False,
         batch_size=32,
         threshold=None,
+        scoring="box",
     ):
         if not isinstance(spec, ModelSpec):
             raise ValueError(f"spec must be a ModelSpec, got {type(spec).__name__}")
+        if scoring not in SCORINGS:
+            raise ValueError(f"unknown scoring {scoring!r}; valid: {', '.join(SCORINGS)}")
+        if scoring == "mask" and spec.task != "segmentation":
+            raise ValueError(
+                f"scoring='mask' ranks segmentation masks; {spec.task} models use 'box'"
+            )
+        self.scoring = scoring
         self.spec = spec
         self.runner = as_runner(model_or_runner, input_size=spec.input_size, batch_size=batch_size)
         _check_all_maps(self.runner, spec)
@@ -314,6 +328,11 @@ class Predictor:
                 window, probability = segments(probability, window)
                 mask = probability >= self.threshold
             result.update(window=window, image_size=image_size, probability=probability, mask=mask)
+            if self.scoring == "mask":
+                quality = expected_iou(probability, mask)
+                result.update(
+                    box_score=detection.score, mask_quality=quality, score=detection.score * quality
+                )
         elif self.spec.task == "parts":
             if foreground is None:
                 window = mask_window(expanded_box, image_size, self.threshold)

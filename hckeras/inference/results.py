@@ -100,6 +100,9 @@ def results_to_coco(predictions, image_id=None):
             "bbox": [float(v) for v in xyxy_to_xywh(prediction["box"])],
             "score": float(prediction["score"]),
         }
+        for key in ("box_score", "mask_quality"):  # Predictor(scoring="mask")
+            if key in prediction:
+                entry[key] = float(prediction[key])
         if "mask" in prediction:
             entry["segmentation"] = _encode(prediction, prediction["mask"])
         if "keypoints" in prediction:

@@ -49,3 +49,22 @@ def test_run_table_gives_the_chosen_mask_threshold(tmp_path):
     text = write_report(tmp_path, "demo", [chosen, _row("grid_1x1", [0.1], [0.1])], {}).read_text()
     assert "| hypercolumn | segmentation | fc7 | 2x2 | 0.40 | 0.5000 | - | 3 | - |" in text
     assert "| grid_1x1 | segmentation | fc7 | 2x2 | - | 0.5000 | - | 3 | - |" in text
+
+
+def test_mask_scored_rows_come_with_their_box_score_figures(tmp_path):
+    def scores(value):
+        return {"columns": ["AP@0.5"], "rows": [], "mean": [value]}
+
+    row = {
+        **_row("hypercolumn", [0.5], [0.5]),
+        "test_scores": scores(0.6),
+        "scoring": "mask",
+        "box_scores": {"val": scores(0.4), "test": scores(0.45)},
+    }
+    text = write_report(tmp_path, "demo", [row], data={}).read_text()
+    assert "expected IoU of the mask" in text
+    assert "| mean AP@0.5, fresh test split | 60.0 |" in text
+    assert "| mean AP@0.5, box scores | 40.0 |" in text
+    assert "| mean AP@0.5, fresh test split, box scores | 45.0 |" in text
+    plain = write_report(tmp_path, "demo", [_row("hypercolumn", [0.5], [0.5])], {}).read_text()
+    assert "expected IoU" not in plain and "box scores" not in plain

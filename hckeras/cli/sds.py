@@ -11,6 +11,8 @@ score stays), region NMS; writes `DIR/results.json` (COCO results with masks and
 import os
 import sys
 
+from hckeras.cli.predict import add_scoring_argument
+
 
 def add_pool_arguments(parser):
     """The pool-expansion options shared by `sds` and `train-rescorer`."""
@@ -66,6 +68,7 @@ def register(subparsers):
     parser.add_argument(
         "--rescore", metavar="R", help="rescoring model (.keras); default: keep box scores"
     )
+    add_scoring_argument(parser)
     add_pool_arguments(parser)
     parser.add_argument(
         "--region-nms", type=float, default=0.3, metavar="T", help="mask IoU (default 0.3)"
@@ -85,7 +88,12 @@ def run(args):
     from hckeras.sds.pipeline import run_sds
     from hckeras.sds.rescorer import load_rescorer
 
-    predictor = load_predictor(args.model)
+    if args.rescore and args.scoring != "box":
+        raise ValueError(
+            "--rescore gives the scores; --scoring mask is the training-free "
+            "alternative to it, not an addition"
+        )
+    predictor = load_predictor(args.model, scoring=args.scoring)
     rescorer = None
     if args.rescore:
         rescorer = load_rescorer(args.rescore, predictor.spec, args.model)
@@ -107,6 +115,7 @@ def run(args):
     report = {
         "model": args.model,
         "rescore": args.rescore,
+        "scoring": args.scoring,
         "raw_detections": args.raw_detections,
         "settings": {**pool_settings(args), "region_nms": args.region_nms},
         "counts": {**counts, "pool_over_kept": ratio},

@@ -187,3 +187,21 @@ def test_cli_rejects_a_rescorer_of_other_categories(
     err = capsys.readouterr().err
     assert "other.keras was trained for another mask model than" in err
     assert "categories [1, 9] vs [1, 2]" in err
+
+
+def test_cli_mask_scoring_is_the_alternative_to_a_rescorer(
+    mask_model_path, rect_dataset, tmp_path, capsys
+):
+    gt, _, raw = _paths(rect_dataset)
+    out = tmp_path / "sds"
+    args = ["sds", "--model", str(mask_model_path), "--raw-detections", str(raw), "--gt", str(gt)]
+    assert main([*args, "--out", str(out), "--scoring", "mask"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert json.loads((out / "report.json").read_text())["scoring"] == "mask"
+    assert {r["box_score"] for r in results} <= {0.9, 0.8, 0.6, 0.5}
+    for r in results:
+        assert 0.99 < r["mask_quality"] <= 1.0  # the model's masks are all ~1 inside
+        assert r["score"] == pytest.approx(r["box_score"] * r["mask_quality"])
+    rescore = ["--rescore", str(tmp_path / "r.keras"), "--scoring", "mask"]
+    assert main([*args, "--out", str(out), *rescore]) == 2
+    assert "--rescore gives the scores" in capsys.readouterr().err

@@ -77,7 +77,7 @@ SUITES["recipe"] = [
 
 SUITE_DATA = {
     "demo": {"train_images": 600, "val_images": 100, "epochs": 12},
-    "paper": {"train_images": 600, "val_images": 100, "epochs": 6},
+    "paper": {"train_images": 600, "val_images": 100, "epochs": 10},
     "recipe": {"train_images": 600, "val_images": 100, "epochs": 6},
 }
 

@@ -52,7 +52,8 @@ def _task_table(rows, oracle=None):
 
 
 def _overlays(out_dir, rows, data, count=3, min_score=0.5):
-    """fc7-only vs hypercolumn masks on the first validation images, side by side."""
+    """fc7-only vs hypercolumn masks on the first validation images, side by side,
+    labelled with the scores the metric tables rank by."""
     by_name = {r["name"]: r for r in rows}
     if not {"fc7_only", "hypercolumn"} <= set(by_name):
         return []
@@ -64,7 +65,10 @@ def _overlays(out_dir, rows, data, count=3, min_score=0.5):
     gt = json.loads(val.read_text())
     detections = json.loads((val.parent / "detections_simulated.json").read_text())
     predictors = {
-        name: load_predictor(Path(by_name[name]["run_dir"]) / "model.keras")
+        name: load_predictor(
+            Path(by_name[name]["run_dir"]) / "model.keras",
+            scoring=by_name[name].get("scoring", "box"),
+        )
         for name in ("fc7_only", "hypercolumn")
     }
     figures = []

@@ -30,6 +30,7 @@ from hckeras.export.metadata import (
     read_metadata,
 )
 from hckeras.inference.decode import decode_keypoints, part_foreground, part_labels
+from hckeras.inference.mask_quality import expected_iou
 from hckeras.inference.paste import full_image, paste_mask
 from hckeras.inference.predictor import Predictor
 from hckeras.model_spec import ModelSpec
@@ -168,7 +169,7 @@ def mask_cases(writer, rng):
     ]:
         heatmap = rng.uniform(0, 1, size=(10, 10)).astype(np.float32)
         heatmap[2:5, 3:7] = 0.5
-        _, expected = paste_mask(heatmap, box, image_size, threshold=0.5)
+        probability, expected = paste_mask(heatmap, box, image_size, threshold=0.5)
         cases.append(
             {
                 "name": name,
@@ -177,6 +178,7 @@ def mask_cases(writer, rng):
                 "image_size": list(image_size),
                 "threshold": 0.5,
                 "expected": writer.array(expected, "uint8"),
+                "expected_iou": expected_iou(probability, expected),
             }
         )
     return cases

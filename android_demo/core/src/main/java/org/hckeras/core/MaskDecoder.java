@@ -41,6 +41,38 @@ public final class MaskDecoder {
         Resampler.pasteHeatmap(heatmap, expandedBox, imageHeight, imageWidth), threshold);
   }
 
+  /**
+   * Expected IoU of {@code mask} with a mask drawn from {@code probability}, as {@code
+   * hckeras.inference.mask_quality.expected_iou}: {@code sum(p in mask) / (|mask| + sum(p outside
+   * mask))}. Multiplied into a detection's score it ranks sharp masks above blurred ones (Python's
+   * {@code Predictor(scoring="mask")}).
+   *
+   * @param probability {@code (H, W, 1)}
+   * @param mask {@code H * W} booleans, row-major
+   * @return in [0, 1]; 0 for an empty mask
+   */
+  public static double expectedIou(FloatImage probability, boolean[] mask) {
+    if (probability.channels != 1 || mask.length != probability.data.length) {
+      throw new IllegalArgumentException(
+          "expected IoU needs a single-channel map and a mask of its size, got "
+              + probability
+              + " and "
+              + mask.length
+              + " mask pixels");
+    }
+    double inside = 0;
+    double union = 0;
+    for (int i = 0; i < mask.length; i++) {
+      if (mask[i]) {
+        inside += probability.data[i];
+        union += 1;
+      } else {
+        union += probability.data[i];
+      }
+    }
+    return union > 0 ? inside / union : 0.0;
+  }
+
   static void checkThreshold(double threshold) {
     if (!(threshold >= 0 && threshold <= 1)) {
       throw new IllegalArgumentException("threshold must lie in [0, 1], got " + threshold);

@@ -28,7 +28,32 @@ public class DecoderTest {
               ((Double) size.get(1)).intValue(),
               Golden.number(c, "threshold"));
       assertIdentical("mask " + Golden.name(c), golden.booleans(Golden.object(c, "expected")), mask);
+      FloatImage probability =
+          Resampler.pasteHeatmap(
+              golden.image(Golden.object(c, "heatmap")),
+              Golden.box(c, "box"),
+              ((Double) size.get(0)).intValue(),
+              ((Double) size.get(1)).intValue());
+      assertEquals(
+          "expected IoU " + Golden.name(c),
+          Golden.number(c, "expected_iou"),
+          MaskDecoder.expectedIou(probability, mask),
+          1e-9);
     }
+  }
+
+  @Test
+  public void expectedIouByHand() {
+    FloatImage probability = FloatImage.zeros(1, 4, 1);
+    float[] values = {0.9f, 0.6f, 0.2f, 0.0f};
+    System.arraycopy(values, 0, probability.data, 0, 4);
+    boolean[] mask = {true, true, false, false};
+    // Intersection 0.9 + 0.6 over a union of 2 mask pixels + 0.2 outside (float32 values).
+    assertEquals((0.9f + 0.6f) / (2 + 0.2f), MaskDecoder.expectedIou(probability, mask), 1e-7);
+    assertEquals(0.0, MaskDecoder.expectedIou(FloatImage.zeros(1, 2, 1), new boolean[2]), 0.0);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> MaskDecoder.expectedIou(probability, new boolean[3]));
   }
 
   @Test

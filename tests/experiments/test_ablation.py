@@ -4,6 +4,7 @@ import pytest
 
 from hckeras.experiments.ablation import run_suite
 from hckeras.experiments.report import headline_differences
+from hckeras.training.threshold import CANDIDATES
 
 SMALL = {
     "input_size": 32,
@@ -27,6 +28,11 @@ def test_demo_suite_report_has_the_ceiling_test_split_and_quality_rows(tmp_path)
         assert 0.0 <= row["crop_quality"]["value"] <= 1.0
         assert row["crop_quality"]["count"] > 0
         assert row["final_val_loss"] is not None
+        # The preset chooses the mask threshold on validation; masks are ranked by quality.
+        assert row["mask_threshold"] in CANDIDATES and row["scoring"] == "mask"
+        assert row["box_scores"]["test"]["columns"] == ["AP@0.5", "AP@0.7"]
+        results = json.loads((tmp_path / row["name"] / "results_val.json").read_text())
+        assert all(r["score"] == r["box_score"] * r["mask_quality"] for r in results)
     assert any((tmp_path / "cache").iterdir())  # both models trained from one cache
     assert len(list((tmp_path / "cache").iterdir())) == 1
     report = (tmp_path / "report.md").read_text()
@@ -34,6 +40,7 @@ def test_demo_suite_report_has_the_ceiling_test_split_and_quality_rows(tmp_path)
     assert f"**{100 * oracle[0]:.1f}**" in report
     assert "fresh test split" in report and "mask IoU (GT boxes)" in report
     assert "hypercolumn - fc7_only" in report
+    assert "mean AP@0.7, fresh test split, box scores" in report
 
 
 def test_headline_differences_pair_the_seeds():

@@ -67,6 +67,14 @@ def sample_quality(task, probabilities, target, threshold=0.5):
     return float(np.mean(hits)) if hits else None
 
 
+def mean_quality(task, heatmaps, threshold=0.5):
+    """`(mean, count)` of `sample_quality` over `(probabilities, target)` pairs,
+    the undefined ones left out; the mean is None when none is defined."""
+    scores = [sample_quality(task, p, t, threshold) for p, t in heatmaps]
+    scores = [score for score in scores if score is not None]
+    return (float(np.mean(scores)) if scores else None), len(scores)
+
+
 def instance_heatmaps(predictor, data, images_dir=None, batch_size=32):
     """The model's heatmaps on the ground-truth box of every instance of `data`.
 
@@ -120,10 +128,6 @@ def crop_quality(model_path, data, images_dir=None, batch_size=32):
 
     predictor = load_predictor(model_path)
     task = predictor.spec.task
-    scores = [
-        sample_quality(task, probabilities, target, predictor.threshold)
-        for probabilities, target in instance_heatmaps(predictor, data, images_dir, batch_size)
-    ]
-    scores = [score for score in scores if score is not None]
-    value = float(np.mean(scores)) if scores else None
-    return {"name": NAMES[task], "value": value, "count": len(scores)}
+    heatmaps = instance_heatmaps(predictor, data, images_dir, batch_size)
+    value, count = mean_quality(task, heatmaps, predictor.threshold)
+    return {"name": NAMES[task], "value": value, "count": count}

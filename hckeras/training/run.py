@@ -187,9 +187,9 @@ def _calibrated(model, spec, config, run_dir):
     (`hckeras.training.threshold`), and the choice, also written to
     `run_dir/threshold.json`."""
     from hckeras.inference.predictor import Predictor
-    from hckeras.training.threshold import choose_mask_threshold
+    from hckeras.training.threshold import TASKS, choose_mask_threshold
 
-    if spec.task not in ("segmentation", "parts"):
+    if spec.task not in TASKS:
         return spec, None
     if not config.val_data:
         print("calibrate_threshold: no validation data, the mask threshold stays 0.5")

@@ -15,9 +15,7 @@ not on the APr of any split.
     chosen["threshold"], chosen["quality"]      # 0.4, {"0.2": 0.61, ..., "0.8": 0.58}
 """
 
-import numpy as np
-
-from hckeras.experiments.crop_quality import instance_heatmaps, sample_quality
+from hckeras.experiments.crop_quality import NAMES, instance_heatmaps, mean_quality
 
 CANDIDATES = tuple(round(0.2 + 0.05 * step, 2) for step in range(13))
 """Thresholds tried: 0.2, 0.25, ..., 0.8."""
@@ -55,14 +53,13 @@ def choose_mask_threshold(predictor, data, images_dir=None, candidates=CANDIDATE
     heatmaps = list(instance_heatmaps(predictor, data, images_dir))
     quality = {}
     for threshold in candidates:
-        scores = [sample_quality(task, p, t, threshold) for p, t in heatmaps]
-        scores = [s for s in scores if s is not None]
-        if not scores:
+        value, _ = mean_quality(task, heatmaps, threshold)
+        if value is None:
             raise ValueError(f"{data}: no instance to choose a mask threshold on")
-        quality[float(threshold)] = float(np.mean(scores))
+        quality[float(threshold)] = value
     return {
         "threshold": best_threshold(quality),
         "quality": quality,
         "count": len(heatmaps),
-        "measure": "part IoU (GT boxes)" if task == "parts" else "mask IoU (GT boxes)",
+        "measure": NAMES[task],
     }

@@ -37,6 +37,8 @@ def _scaled(tap, features, tap_scales, learn_tap_scales):
 
 
 def _upsample(tap, tensor, output_size):
+    if tuple(tensor.shape[1:3]) == (output_size, output_size):
+        return tensor
     return keras.layers.Resizing(
         output_size, output_size, interpolation="bilinear", name=f"{tap}_upsample"
     )(tensor)

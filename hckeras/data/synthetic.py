@@ -10,6 +10,8 @@ quadrupeds and birds over clutter and writes, under `out_dir`:
     detections_raw.json        COCO results: the simulated detector's pre-NMS pool
     detections_simulated.json  COCO results: its box NMS (jittered boxes, misses,
                                false positives)
+    region_candidates.json     COCO results with RLE masks: simulated region
+                               candidates for System 1 (perturbed instance masks)
 
 The pixels and annotations of image i (0-based) are a function of `(seed, i)`
 only (annotation ids count on from the earlier images), so the same seed gives
@@ -26,6 +28,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from hckeras.data.synthetic_candidates import simulate_region_candidates
 from hckeras.data.synthetic_categories import CATEGORIES
 from hckeras.data.synthetic_detections import simulate_detections, simulate_raw_pool
 from hckeras.data.synthetic_scene import render_scene
@@ -97,7 +100,7 @@ def generate(out_dir, num_images, seed=0, image_size_range=(256, 320)):
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "parts").mkdir(exist_ok=True)
     category_ids = [category.id for category in CATEGORIES]
-    images, annotations, raw_pool = [], [], []
+    images, annotations, raw_pool, candidates = [], [], [], []
     for index in range(num_images):
         rng = np.random.default_rng([seed, index])
         width, height = (
@@ -124,6 +127,14 @@ def generate(out_dir, num_images, seed=0, image_size_range=(256, 320)):
             height,
             category_ids,
         )
+        candidates += simulate_region_candidates(
+            np.random.default_rng([seed, index, 3]),
+            image_id,
+            [(instance.category.id, instance.mask) for instance in scene.instances],
+            height,
+            width,
+            category_ids,
+        )
     dataset = {
         "info": {"description": "hckeras synthetic articulated objects", "seed": seed},
         "images": images,
@@ -132,5 +143,6 @@ def generate(out_dir, num_images, seed=0, image_size_range=(256, 320)):
     }
     _write_json(out / "detections_raw.json", raw_pool)
     _write_json(out / "detections_simulated.json", simulate_detections(raw_pool))
+    _write_json(out / "region_candidates.json", candidates)
     _write_json(out / "annotations.json", dataset)
     return out / "annotations.json"

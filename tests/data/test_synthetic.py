@@ -68,6 +68,7 @@ def test_no_temporary_files_are_left(dataset):
         "detections_simulated.json",
         "images",
         "parts",
+        "region_candidates.json",
     ]
 
 

@@ -20,6 +20,8 @@ SUBCOMMANDS = (
     "bench",
     "sds",
     "train_rescorer",
+    "train_refiner",
+    "refine",
 )
 
 

@@ -62,6 +62,13 @@ class KerasRunner:
     """
 
     def __init__(self, model, batch_size=32):
+        from hckeras.models.hypercolumn_model import takes_candidates
+
+        if takes_candidates(model):
+            raise ValueError(
+                f"model {model.name!r} is a System 1 refiner: it takes region candidates as "
+                "well as crops; use hckeras.sds.refinement (hckeras refine), not a Predictor"
+            )
         if len(model.inputs) != 1 or len(model.outputs) != 1:
             raise ValueError(
                 f"KerasRunner needs a model with one input and one output, got "

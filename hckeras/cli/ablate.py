@@ -24,6 +24,18 @@ def register(subparsers):
         help="rank segmentation results by box score x mask quality (mask, default; the "
         "report gives box-score figures too) or by box score alone (box)",
     )
+    parser.add_argument(
+        "--system1",
+        action="store_true",
+        help="also fine-tune a System 1 refiner from the first segmentation model and report "
+        "raw vs refined region candidates (paper Table 1)",
+    )
+    parser.add_argument(
+        "--system2",
+        action="store_true",
+        help="also train a System 2 region rescorer for the first segmentation model and report "
+        "Hyp vs Hyp + Rescore (paper Table 2, last column)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -40,5 +52,7 @@ def run(args):
         only=[n for n in (args.only or "").split(",") if n] or None,
         export_variants=tuple(v for v in args.export.split(",") if v),
         scoring=args.scoring,
+        system1=args.system1,
+        system2=args.system2,
     )
     return 0

@@ -1,5 +1,6 @@
 """`run_suite`: generate the synthetic set, train, predict, evaluate, report."""
 
+import importlib
 import time
 from pathlib import Path
 
@@ -142,6 +143,8 @@ def run_suite(
     export_variants=(),
     only=None,
     scoring=DEFAULT_SCORING,
+    system1=False,
+    system2=False,
 ):
     """Run every experiment of `SUITES[suite]` and write `out_dir/report.md`.
 
@@ -150,6 +153,10 @@ def run_suite(
     table goes into the report, and a variant that fails raises after the
     report is written. `only` restricts the suite to the experiments of these names.
     `scoring` ranks the segmentation experiments' results (`run_experiment`).
+    With `system1`, a System 1 refiner is fine-tuned from the first segmentation
+    experiment's model and the report gets Table 1's rows (`system1_step`); with
+    `system2`, a region rescorer is trained for it and the report gets Table 2's
+    Hyp vs Hyp + Rescore rows (`system2_step`).
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; valid: {', '.join(SUITES)}")
@@ -186,6 +193,19 @@ def run_suite(
             for r in export_rows
             if r.variant in export_variants and not (r.exported and r.validated)
         ]
+    systems = [name for name, wanted in (("system1", system1), ("system2", system2)) if wanted]
+    if systems:
+        segmentation = [r for r in rows if r["task"] == "segmentation"]
+        if not segmentation:
+            raise ValueError(f"{systems} need a segmentation experiment; suite {suite!r} has none")
+        model_path = Path(segmentation[0]["run_dir"]) / "model.keras"
+        summary = {"experiments": rows, "oracle": oracle}
+        for name in systems:
+            _log(f"{name}: training on {model_path}")
+            step = importlib.import_module(f"hckeras.experiments.{name}_step")
+            section, summary[name] = getattr(step, f"{name}_section")(model_path, data, out_dir)
+            sections.append(section)
+        write_json_atomic(out_dir / "summary.json", summary)
     report = write_report(
         out_dir,
         suite,

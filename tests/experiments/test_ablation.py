@@ -71,3 +71,48 @@ def test_only_names_experiments_of_the_suite(tmp_path):
         run_suite(
             "demo", tmp_path, train_images=1, val_images=1, epochs=1, base=SMALL, only=["nope"]
         )
+
+
+@pytest.mark.slow
+def test_system1_and_system2_sections_of_a_suite(tmp_path, monkeypatch):
+    import functools
+
+    from hckeras.sds import pipeline
+
+    # A one-epoch model's masks never overlap an object by 0.7: label by lower overlaps
+    # so that the rescorer has positives to train on.
+    lenient = functools.partial(pipeline.train_rescorer, positive=0.1, negative=0.05)
+    monkeypatch.setattr(pipeline, "train_rescorer", lenient)
+    run_suite(
+        "demo", tmp_path, train_images=4, val_images=2, epochs=1, base=SMALL,
+        only=["hypercolumn"], system1=True, system2=True,
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    system1 = summary["system1"]
+    assert [(r["split"], r["method"]) for r in system1] == [
+        (split, method)
+        for split in ("val", "test")
+        for method in ("candidates", "mask model on candidate boxes", "refined (System 1)")
+    ]
+    assert all(0 <= r["apr_50"] <= 100 and 0 <= r["apr_70"] <= r["apr_50"] for r in system1)
+    assert [r["method"] for r in summary["system2"]][:3] == [
+        "Hyp (NMS'd detections)",
+        "expansion + region NMS",
+        "Hyp + Rescore (System 2)",
+    ]
+    assert (tmp_path / "system1" / "refiner.keras").is_file()
+    assert (tmp_path / "system2" / "rescorer.keras").is_file()
+    report = (tmp_path / "report.md").read_text()
+    assert "## System 1: refining region candidates" in report
+    assert "## System 2: rescoring an expanded pool" in report
+    assert "figures/system1_1.png" in report and (tmp_path / "figures" / "system1_1.png").is_file()
+
+
+def test_system1_on_data_without_candidates_names_the_missing_file(tmp_path):
+    from hckeras.experiments.system1_step import system1_section
+
+    gt = tmp_path / "data" / "train" / "annotations.json"
+    gt.parent.mkdir(parents=True)
+    gt.write_text("{}")
+    with pytest.raises(FileNotFoundError, match="region_candidates.json does not exist"):
+        system1_section(tmp_path / "model.keras", {"train": gt}, tmp_path)

@@ -47,6 +47,28 @@ def batch_buckets(batch_size):
     return tuple(sorted({-(-batch_size // 2**k) for k in range(BUCKETS)}))
 
 
+def predict_in_buckets(model, inputs, batch_sizes):
+    """`model.predict_on_batch` over float32 arrays `inputs` (one per model input, equal
+    first dimensions), each call padded with zero rows to the next of `batch_sizes`
+    (ascending; longer inputs are split at the largest) so the model only ever sees
+    those batch shapes; the padded rows are dropped from the output."""
+    count = len(inputs[0])
+    largest = batch_sizes[-1]
+    outputs = []
+    for start in range(0, max(count, 1), largest):
+        chunks = [array[start : start + largest] for array in inputs]
+        size = next(s for s in batch_sizes if s >= len(chunks[0]))
+        padded = []
+        for chunk in chunks:
+            rows = np.zeros((size, *chunk.shape[1:]), dtype=np.float32)
+            rows[: len(chunk)] = chunk
+            padded.append(rows)
+        batch = padded[0] if len(padded) == 1 else padded
+        output = np.asarray(model.predict_on_batch(batch), dtype=np.float32)
+        outputs.append(output[: len(chunks[0])])
+    return np.concatenate(outputs)
+
+
 class KerasRunner:
     """Run a Keras model that maps crops to probabilities (or to grid logits).
 
@@ -96,16 +118,7 @@ class KerasRunner:
         crops = np.asarray(crops, dtype=np.float32)
         if crops.ndim != 4 or crops.shape[-1] != 3:
             raise ValueError(f"crops must be (B, H, W, 3), got shape {crops.shape}")
-        largest = self.batch_sizes[-1]
-        outputs = []
-        for start in range(0, max(len(crops), 1), largest):
-            chunk = crops[start : start + largest]
-            size = next(s for s in self.batch_sizes if s >= len(chunk))
-            padded = np.zeros((size, *crops.shape[1:]), dtype=np.float32)
-            padded[: len(chunk)] = chunk
-            output = np.asarray(self.model.predict_on_batch(padded), dtype=np.float32)
-            outputs.append(output[: len(chunk)])
-        return np.concatenate(outputs)
+        return predict_in_buckets(self.model, [crops], self.batch_sizes)
 
 
 class FunctionRunner:

@@ -153,9 +153,13 @@ def refiner_heatmaps(probabilities, spec, crops, inside, coarse, category_ids, b
     """Each candidate's probability map of its category: float32 `(N, S, S)`.
 
     `probabilities` is the refiner's probability graph (`probability_model(refiner)`),
-    built once by the caller.
+    built once by the caller; calls are padded to `batch_buckets(batch_size)` rows, so
+    the graph is traced for at most four batch shapes.
     """
-    maps = probabilities.predict([crops, inside, coarse], batch_size=batch_size, verbose=0)
+    from hckeras.inference.runners import batch_buckets, predict_in_buckets
+
+    inputs = [np.asarray(a, dtype=np.float32) for a in (crops, inside, coarse)]
+    maps = predict_in_buckets(probabilities, inputs, batch_buckets(batch_size))
     channels = [spec.layout.maps_of(int(c)).start for c in category_ids]
     return maps[np.arange(len(channels)), :, :, channels]
 

@@ -5,7 +5,14 @@ import time
 from pathlib import Path
 
 from hckeras.experiments.report import write_report
-from hckeras.experiments.suites import CPU_BASE, HEADLINES, METRIC_OF_TASK, SUITE_DATA, SUITES
+from hckeras.experiments.suites import (
+    CPU_BASE,
+    HEADLINES,
+    METRIC_OF_TASK,
+    SDS_SYSTEMS,
+    SUITE_DATA,
+    SUITES,
+)
 from hckeras.io import write_json_atomic
 
 DEFAULT_SCORING = "mask"
@@ -132,6 +139,18 @@ def oracle_scores(data, tasks, context_padding):
     return scores
 
 
+def sds_systems(suite, system1=None, system2=None):
+    """The SDS steps a suite runs: each flag True or False, or None for the suite's
+    default (`SDS_SYSTEMS`).
+
+    >>> sds_systems("paper"), sds_systems("demo", system1=True), sds_systems("paper", None, False)
+    (['system1', 'system2'], ['system1'], ['system1'])
+    """
+    defaults = SDS_SYSTEMS.get(suite, ())
+    wanted = {"system1": system1, "system2": system2}
+    return [name for name, flag in wanted.items() if (name in defaults if flag is None else flag)]
+
+
 def run_suite(
     suite,
     out_dir,
@@ -143,8 +162,8 @@ def run_suite(
     export_variants=(),
     only=None,
     scoring=DEFAULT_SCORING,
-    system1=False,
-    system2=False,
+    system1=None,
+    system2=None,
 ):
     """Run every experiment of `SUITES[suite]` and write `out_dir/report.md`.
 
@@ -156,7 +175,8 @@ def run_suite(
     With `system1`, a System 1 refiner is fine-tuned from the first segmentation
     experiment's model and the report gets Table 1's rows (`system1_step`); with
     `system2`, a region rescorer is trained for it and the report gets Table 2's
-    Hyp vs Hyp + Rescore rows (`system2_step`).
+    Hyp vs Hyp + Rescore rows (`system2_step`). None: the suite's default
+    (`SDS_SYSTEMS`; the paper suite runs both).
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; valid: {', '.join(SUITES)}")
@@ -193,7 +213,7 @@ def run_suite(
             for r in export_rows
             if r.variant in export_variants and not (r.exported and r.validated)
         ]
-    systems = [name for name, wanted in (("system1", system1), ("system2", system2)) if wanted]
+    systems = sds_systems(suite, system1, system2)
     if systems:
         segmentation = [r for r in rows if r["task"] == "segmentation"]
         if not segmentation:

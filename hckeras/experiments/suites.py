@@ -91,4 +91,8 @@ HEADLINES = {
     ],
 }
 
+SDS_SYSTEMS = {"paper": ("system1", "system2")}
+"""The SDS pipelines a suite adds after its experiments by default (`run_suite`): System 1
+refinement (Table 1) and System 2 rescoring (Table 2's last column)."""
+
 METRIC_OF_TASK = {"segmentation": "apr", "keypoints": "apk", "parts": "apr-part"}

@@ -116,3 +116,12 @@ def test_system1_on_data_without_candidates_names_the_missing_file(tmp_path):
     gt.write_text("{}")
     with pytest.raises(FileNotFoundError, match="region_candidates.json does not exist"):
         system1_section(tmp_path / "model.keras", {"train": gt}, tmp_path)
+
+
+def test_the_paper_suite_runs_both_sds_systems_unless_told_otherwise():
+    from hckeras.experiments.ablation import sds_systems
+
+    assert sds_systems("paper") == ["system1", "system2"]
+    assert sds_systems("paper", system1=False) == ["system2"]
+    assert sds_systems("demo") == []
+    assert sds_systems("demo", system2=True) == ["system2"]

@@ -54,3 +54,22 @@ def load_image(path):
     if channels == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     raise ValueError(f"image {path} has {channels} channels; expected 1 to 4")
+
+
+def load_coco_image(images_dir, info):
+    """`load_image` of a COCO image entry (`file_name` under `images_dir`), checked
+    against the entry's `width` and `height`.
+
+    Raises:
+        ValueError: the file's size differs from the entry's, naming both and the id.
+    """
+    from pathlib import Path
+
+    path = Path(images_dir) / info["file_name"]
+    image = load_image(path)
+    if list(image.shape[:2]) != [info["height"], info["width"]]:
+        raise ValueError(
+            f"image {path} is {image.shape[1]}x{image.shape[0]} but the ground truth "
+            f"says {info['width']}x{info['height']} (image id {info['id']})"
+        )
+    return image

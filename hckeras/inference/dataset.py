@@ -2,7 +2,6 @@
 
 import os
 from collections import defaultdict
-from pathlib import Path
 
 from hckeras.data.coco import image_entry_problem, is_finite_number, read_json
 from hckeras.inference.predictor import SKIP_REASONS, warn_skipped
@@ -59,7 +58,7 @@ def predict_dataset(predictor, coco_gt, images_dir, detections, min_score=None):
         COCO results dicts (`results_to_coco`), image by image in ground-truth
         order. Skipped detections are reported in one warning.
     """
-    from hckeras.data.images import load_image
+    from hckeras.data.images import load_coco_image
     from hckeras.metrics.coco_io import load_ground_truth
 
     coco = load_ground_truth(coco_gt)
@@ -77,13 +76,7 @@ def predict_dataset(predictor, coco_gt, images_dir, detections, min_score=None):
         if problem:
             source = coco_gt if isinstance(coco_gt, str | os.PathLike) else "the ground truth"
             raise ValueError(f"{source}: image {image_id!r} {problem}")
-        path = Path(images_dir) / info["file_name"]
-        image = load_image(path)
-        if list(image.shape[:2]) != [info["height"], info["width"]]:
-            raise ValueError(
-                f"image {path} is {image.shape[1]}x{image.shape[0]} but the ground truth "
-                f"says {info['width']}x{info['height']} (image id {image_id})"
-            )
+        image = load_coco_image(images_dir, info)
         predictions, image_skipped, image_examples = predictor.predict_with_skips(
             image, groups[image_id]
         )

@@ -38,7 +38,7 @@ def _images(coco_gt, images_dir, raw):
     """Yield `(info, image, raw entries, annotations)` per ground-truth image with raw
     boxes, in ground-truth order."""
     from hckeras.data.coco import image_entry_problem
-    from hckeras.data.images import load_image
+    from hckeras.data.images import load_coco_image
 
     by_image = {}
     for entry in raw:
@@ -49,13 +49,7 @@ def _images(coco_gt, images_dir, raw):
         problem = image_entry_problem(info)
         if problem:
             raise ValueError(f"ground truth: image {image_id!r} {problem}")
-        path = Path(images_dir) / info["file_name"]
-        image = load_image(path)
-        if list(image.shape[:2]) != [info["height"], info["width"]]:
-            raise ValueError(
-                f"image {path} is {image.shape[1]}x{image.shape[0]} but the ground truth "
-                f"says {info['width']}x{info['height']} (image id {image_id})"
-            )
+        image = load_coco_image(images_dir, info)
         yield info, image, by_image[image_id], coco_gt.imgToAnns.get(image_id, [])
 
 

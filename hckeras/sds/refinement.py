@@ -42,18 +42,12 @@ def _mask_iou(a, b):
 def _images(coco, images_dir, grouped):
     """Yield `(info, image, [(entry, mask)], annotations)` per image with candidates, in
     ground-truth order."""
-    from hckeras.data.images import load_image
+    from hckeras.data.images import load_coco_image
 
     for image_id, info in coco.imgs.items():
         if image_id not in grouped:
             continue
-        path = Path(images_dir) / info["file_name"]
-        image = load_image(path)
-        if list(image.shape[:2]) != [info["height"], info["width"]]:
-            raise ValueError(
-                f"image {path} is {image.shape[1]}x{image.shape[0]} but the ground truth "
-                f"says {info['width']}x{info['height']} (image id {image_id})"
-            )
+        image = load_coco_image(images_dir, info)
         yield info, image, grouped[image_id], coco.imgToAnns.get(image_id, [])
 
 

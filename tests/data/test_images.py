@@ -59,3 +59,13 @@ def test_very_large_image_is_read_at_full_size(tmp_path):
     image = load_image(tmp_path / "big.png")
     assert image.shape == (8000, 8000, 3)
     np.testing.assert_array_equal(image[7999, 7999], [200, 200, 200])
+
+
+def test_load_coco_image_checks_the_entrys_size(tmp_path):
+    from hckeras.data.images import load_coco_image
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((4, 6, 3), np.uint8))
+    image = load_coco_image(tmp_path, {"id": 3, "file_name": "a.png", "width": 6, "height": 4})
+    assert image.shape == (4, 6, 3)
+    with pytest.raises(ValueError, match=r"a.png is 6x4 but the ground truth says 5x4 \(image id 3"):
+        load_coco_image(tmp_path, {"id": 3, "file_name": "a.png", "width": 5, "height": 4})

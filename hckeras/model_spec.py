@@ -46,6 +46,24 @@ def spec_path(model_path):
     return Path(model_path).with_suffix(".json")
 
 
+def checked_sidecar(model_path, what="model"):
+    """The spec sidecar of a `.keras` model file, after checking that both exist.
+
+    Raises:
+        ValueError: not a `.keras` path. FileNotFoundError: the model file or its sidecar
+            is missing. Messages start with `what` ("model", "refiner", ...).
+    """
+    path = Path(model_path)
+    if path.suffix != ".keras":
+        raise ValueError(f"unsupported {what} file {path}: expected a .keras file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file {path} does not exist")
+    sidecar = spec_path(path)
+    if not sidecar.is_file():
+        raise FileNotFoundError(f"{what} {path} has no spec sidecar {sidecar}")
+    return sidecar
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelSpec:
     """Everything inference needs besides the graph itself.

@@ -105,3 +105,17 @@ def test_bad_layout_in_file_names_the_file(tmp_path):
     path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"model.json: unknown task 'depth'"):
         ModelSpec.load(path)
+
+
+def test_checked_sidecar_names_what_is_missing(tmp_path):
+    from hckeras.model_spec import checked_sidecar
+
+    with pytest.raises(ValueError, match=r"unsupported refiner file .*x.h5: expected a .keras"):
+        checked_sidecar(tmp_path / "x.h5", "refiner")
+    with pytest.raises(FileNotFoundError, match=r"refiner file .*x.keras does not exist"):
+        checked_sidecar(tmp_path / "x.keras", "refiner")
+    (tmp_path / "x.keras").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=r"refiner .*x.keras has no spec sidecar .*x.json"):
+        checked_sidecar(tmp_path / "x.keras", "refiner")
+    (tmp_path / "x.json").write_text("{}")
+    assert checked_sidecar(tmp_path / "x.keras") == tmp_path / "x.json"

@@ -26,7 +26,7 @@ from hckeras.inference.mask_quality import SCORINGS, expected_iou
 from hckeras.inference.paste import mask_window, paste_mask, to_window
 from hckeras.inference.runners import as_runner, batch_limit
 from hckeras.inference.superpixels import WindowAverager, slic_superpixels
-from hckeras.model_spec import ModelSpec, spec_path
+from hckeras.model_spec import ModelSpec, checked_sidecar
 from hckeras.resample import box_pixels, crop_and_resize, paste_heatmap
 
 SKIP_REASONS = ("invalid_box", "invalid_score", "unknown_category", "no_figure_ground")
@@ -401,12 +401,7 @@ def load_predictor(model_path, **kwargs):
         return Predictor(runner, runner.spec, **kwargs)
     if path.suffix != ".keras":
         raise ValueError(f"unsupported model file {path}: expected a .keras or .tflite file")
-    if not path.is_file():
-        raise FileNotFoundError(f"model file {path} does not exist")
-    sidecar = spec_path(path)
-    if not sidecar.is_file():
-        raise FileNotFoundError(f"model {path} has no spec sidecar {sidecar}")
-    spec = ModelSpec.load(sidecar)
+    spec = ModelSpec.load(checked_sidecar(path))
     import keras
 
     import hckeras.layers  # noqa: F401  (registers the hckeras layers for deserialization)

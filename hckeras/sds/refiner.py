@@ -25,7 +25,7 @@ import numpy as np
 
 from hckeras.io import save_model_atomic
 from hckeras.layers.grid_weights import grid_weights
-from hckeras.model_spec import ModelSpec, spec_path
+from hckeras.model_spec import ModelSpec, checked_sidecar, spec_path
 from hckeras.models.hypercolumn_model import (
     CANDIDATE_COARSE,
     CANDIDATE_INSIDE,
@@ -164,14 +164,7 @@ def load_refiner(path):
     import hckeras.layers  # noqa: F401  (registers the hckeras layers for deserialization)
 
     path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"unsupported refiner file {path}: expected a .keras file")
-    if not path.is_file():
-        raise FileNotFoundError(f"refiner file {path} does not exist")
-    sidecar = spec_path(path)
-    if not sidecar.is_file():
-        raise FileNotFoundError(f"refiner {path} has no spec sidecar {sidecar}")
-    spec = ModelSpec.load(sidecar)
+    spec = ModelSpec.load(checked_sidecar(path, "refiner"))
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
     if not takes_candidates(model):
         raise ValueError(

@@ -25,7 +25,7 @@ import numpy as np
 
 from hckeras.boxes import DEFAULT_CONTEXT_PADDING
 from hckeras.io import save_model_atomic, write_text_atomic
-from hckeras.model_spec import spec_path
+from hckeras.model_spec import checked_sidecar, spec_path
 from hckeras.sds.region_crops import BACKGROUND_FILL
 
 FORMAT_VERSION = 1
@@ -213,14 +213,7 @@ def load_rescorer(path, mask_spec=None, mask_path="the mask model"):
     import keras
 
     path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"unsupported rescoring model file {path}: expected a .keras file")
-    if not path.is_file():
-        raise FileNotFoundError(f"rescoring model file {path} does not exist")
-    sidecar = spec_path(path)
-    if not sidecar.is_file():
-        raise FileNotFoundError(f"rescoring model {path} has no spec sidecar {sidecar}")
-    rescorer_spec = RescorerSpec.load(sidecar)
+    rescorer_spec = RescorerSpec.load(checked_sidecar(path, "rescoring model"))
     if mask_spec is not None:
         rescorer_spec.check_mask_spec(mask_spec, path, mask_path)
     model = keras.saving.load_model(path, compile=False, safe_mode=True)

@@ -67,5 +67,6 @@ def test_load_coco_image_checks_the_entrys_size(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((4, 6, 3), np.uint8))
     image = load_coco_image(tmp_path, {"id": 3, "file_name": "a.png", "width": 6, "height": 4})
     assert image.shape == (4, 6, 3)
-    with pytest.raises(ValueError, match=r"a.png is 6x4 but the ground truth says 5x4 \(image id 3"):
+    message = r"a.png is 6x4 but the ground truth says 5x4 \(image id 3"
+    with pytest.raises(ValueError, match=message):
         load_coco_image(tmp_path, {"id": 3, "file_name": "a.png", "width": 5, "height": 4})

@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from hckeras.metrics.overlaps import mask_iou
+
 MISS_RATE = 0.05
 EXTRA_CANDIDATES = 0.6
 FALSE_POSITIVES_PER_IMAGE = 0.6
@@ -115,12 +117,6 @@ def perturb_mask(rng, mask, strength):
     if np.count_nonzero(out) < MIN_CANDIDATE_AREA:
         out = coarse if np.count_nonzero(coarse) >= MIN_CANDIDATE_AREA else mask
     return out
-
-
-def mask_iou(a, b):
-    """IoU of two bool masks of one shape (0 when both are empty)."""
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 0.0
 
 
 def _score(rng, iou, factor=1.0):

@@ -101,3 +101,13 @@ def part_ious(det_masks, det_parts, gt_masks, gt_parts, gt_crowd):
     agree = [np.count_nonzero((gt_labels == row) & (gt_labels > 0), axis=1) for row in det_labels]
     intersection = np.array(agree, dtype=np.float64).reshape(len(det), len(gt))
     return _divide(intersection, _count_overlaps(det, gt), det, gt, gt_crowd)
+
+
+def mask_iou(a, b):
+    """IoU of two bool masks of one shape (0 when both are empty).
+
+    >>> mask_iou(np.array([True, True, False]), np.array([False, True, True]))
+    0.3333333333333333
+    """
+    union = np.count_nonzero(np.logical_or(a, b))
+    return np.count_nonzero(np.logical_and(a, b)) / union if union else 0.0

@@ -20,6 +20,7 @@ import numpy as np
 from hckeras.data.targets import assemble_target, segmentation_target
 from hckeras.inference.paste import mask_window, paste_mask
 from hckeras.inference.results import encode_window_mask
+from hckeras.metrics.overlaps import mask_iou
 from hckeras.resample import crop_and_resize
 from hckeras.sds.region_candidates import (
     candidate_expanded_box,
@@ -32,11 +33,6 @@ MIN_TRAINING_OVERLAP = 0.5
 its target is that instance (the paper refines candidates that cover an object)."""
 
 INPUTS = ("crops", "inside", "coarse")
-
-
-def _mask_iou(a, b):
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 0.0
 
 
 def _images(coco, images_dir, grouped):
@@ -71,7 +67,7 @@ def _best_instance(mask, category_id, annotations, gt_masks):
     for position, annotation in enumerate(annotations):
         if annotation["category_id"] != category_id or annotation.get("iscrowd", 0):
             continue
-        iou = _mask_iou(mask, gt_masks[position])
+        iou = mask_iou(mask, gt_masks[position])
         if iou > best:
             best, index = iou, position
     return index, best

@@ -14,9 +14,9 @@ from pycocotools import mask as mask_utils
 import hckeras
 from hckeras.cli.main import main
 from hckeras.data import synthetic
-from hckeras.data.synthetic_candidates import mask_iou
 from hckeras.io import save_model_atomic
 from hckeras.metrics.apr import evaluate_apr
+from hckeras.metrics.overlaps import mask_iou
 from hckeras.model_spec import ModelSpec, spec_path
 from hckeras.sds.refinement import (
     compare_refinement,

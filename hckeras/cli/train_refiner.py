@@ -83,7 +83,8 @@ def run(args):
     report, loss = trained["report"], trained["history"]["loss"]
     print(
         f"{report['candidates']} candidates: {report['used']} used (x2 with flips), "
-        f"{report['unmatched']} below overlap 0.5, {report['empty']} empty; loss "
+        f"{report['unmatched']} below overlap 0.5, {report['empty']} empty, "
+        f"{report['unknown_category']} of other categories; loss "
         f"{loss[0]:.4f} -> {loss[-1]:.4f}; mask threshold {trained['threshold']}; wrote "
         f"{trained['path']}",
         file=sys.stderr,

@@ -88,7 +88,7 @@ def refinement_examples(spec, coco_gt, images_dir, candidates, flip=True):
         `(N, 100)`, `targets` `(N, S, S, M)` in {1, 0, -1}, `overlaps` `(N,)` (the
         candidate's IoU with its instance), `category_ids` int `(N,)`, and `report`
         (counts: `candidates`, `used`, `unmatched` below `MIN_TRAINING_OVERLAP`, `empty`
-        masks).
+        masks, `unknown_category`: of categories the model does not predict).
     """
     from hckeras.metrics.coco_io import annotation_masks, load_ground_truth
 
@@ -96,10 +96,14 @@ def refinement_examples(spec, coco_gt, images_dir, candidates, flip=True):
     grouped, empty = read_region_candidates(candidates, coco)
     columns = {name: [] for name in (*INPUTS, "targets", "overlaps", "category_ids")}
     report = {"candidates": empty, "used": 0, "unmatched": 0, "empty": empty}
+    report["unknown_category"] = 0
     for info, image, group, annotations in _images(coco, images_dir, grouped):
         gt_masks = annotation_masks(annotations, info)
         for entry, mask in group:
             report["candidates"] += 1
+            if entry["category_id"] not in spec.layout.category_ids:
+                report["unknown_category"] += 1
+                continue
             index, overlap = _best_instance(mask, entry["category_id"], annotations, gt_masks)
             if index is None or overlap < MIN_TRAINING_OVERLAP:
                 report["unmatched"] += 1

@@ -77,6 +77,7 @@ def test_examples_pair_candidate_inputs_with_their_instance(split, mask_path):
     report = data["report"]
     assert report["candidates"] == len(_candidates(split))
     assert report["used"] + report["unmatched"] == report["candidates"]
+    assert report["unknown_category"] == 0
     count = 2 * report["used"]
     assert data["crops"].shape == (count, 48, 48, 3)
     assert data["inside"].shape == (count, 16, 16, 1)
@@ -147,3 +148,17 @@ def test_train_refiner_and_the_cli(split, mask_path, tmp_path):
     assert [row["method"] for row in report["rows"]] == ["candidates", "refined (System 1)"]
     results = json.loads((tmp_path / "refined" / "results.json").read_text())
     assert len(results) == report["counts"]["candidates"] == len(json.loads(candidates.read_text()))
+
+
+def test_candidates_of_categories_the_model_lacks_are_counted_not_used(split, mask_path):
+    import dataclasses
+
+    spec = ModelSpec.load(spec_path(mask_path))
+    first = spec.layout.category_ids[0]
+    layout = MapLayout("segmentation", (first,), spec.layout.category_names[:1],
+                       spec.layout.map_names_per_category[:1])  # fmt: skip
+    data = refinement_examples(dataclasses.replace(spec, layout=layout), *split, flip=False)
+    report = data["report"]
+    others = sum(c["category_id"] != first for c in _candidates(split))
+    assert report["unknown_category"] == others > 0
+    assert set(data["category_ids"]) == {first}

@@ -24,7 +24,7 @@ def _split(data, split):
     return str(gt), str(gt.parent), str(candidates)
 
 
-def _overlays(out_dir, refined, data, count=2, min_score=0.5):
+def _overlays(out_dir, refined, data, count=2, min_score=0.3):
     """Raw vs refined candidates on the first validation images."""
     import numpy as np
     from pycocotools import mask as mask_utils

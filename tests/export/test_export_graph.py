@@ -92,14 +92,20 @@ def test_mobilenet_v3_int8_and_qat_keep_hard_swish_and_squeeze_excite_on_xnnpack
         assert "HARD_SWISH" not in profile.ops
 
 
-@pytest.mark.parametrize("taps", [{"fc7": 1}, {"fc7": 1, "conv4": 1, "pool2": 3}])
-def test_fc_taps_broadcast_without_resize_and_pass_the_gpu_preflight(make_spec, taps, tmp_path):
+@pytest.mark.parametrize(
+    ("taps", "resizes"),
+    # 64 px crops: conv4 is 8 x 8 and resized to S = 16; pool2 is already 16 x 16.
+    [({"fc7": 1}, 0), ({"fc7": 1, "conv4": 1, "pool2": 3}, 1)],
+)
+def test_fc_taps_broadcast_without_resize_and_pass_the_gpu_preflight(
+    make_spec, taps, resizes, tmp_path
+):
     model = build_hypercolumn_model("tiny", taps=taps, grid_size=4, num_maps=2, output_size=16)
     path = tmp_path / "m.tflite"
     document = export_tflite(model, "fp32", path, spec=make_spec())
     assert document["gpu_compatible"]
     ops = profile_tflite(path).ops
-    assert "BROADCAST_TO" not in ops and ops.count("RESIZE_BILINEAR") == len(taps) - 1
+    assert "BROADCAST_TO" not in ops and ops.count("RESIZE_BILINEAR") == resizes
     x = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
     expected = probability_model(model).predict(x, verbose=0)
     np.testing.assert_allclose(LiteRTRunner(path)(x), expected, atol=1e-5)

@@ -21,6 +21,7 @@ from hckeras.data.targets import assemble_target, segmentation_target
 from hckeras.inference.paste import mask_window, paste_mask
 from hckeras.inference.results import encode_window_mask
 from hckeras.metrics.overlaps import mask_iou
+from hckeras.models.hypercolumn_model import COARSE_SIZE
 from hckeras.resample import crop_and_resize
 from hckeras.sds.region_candidates import (
     candidate_expanded_box,
@@ -47,7 +48,7 @@ def _images(coco, images_dir, grouped):
         yield info, image, grouped[image_id], coco.imgToAnns.get(image_id, [])
 
 
-def candidate_inputs(image, mask, spec):
+def refiner_inputs(image, mask, spec):
     """The refiner's three inputs for one candidate, and its expanded box.
 
     Returns:
@@ -109,19 +110,18 @@ def refinement_examples(spec, coco_gt, images_dir, candidates, flip=True):
                 report["unmatched"] += 1
                 continue
             report["used"] += 1
-            crop, inside, coarse, expanded = candidate_inputs(image, mask, spec)
+            crop, inside, coarse, expanded = refiner_inputs(image, mask, spec)
             maps = segmentation_target(gt_masks[index], expanded, spec.output_size)
             target = assemble_target(
                 spec.layout, entry["category_id"], maps, annotations[index]["id"]
             )
             views = [(crop, inside, coarse, target)]
             if flip:
-                side = int(round(np.sqrt(coarse.size)))
                 views.append(
                     (
                         crop[:, ::-1],
                         inside[:, ::-1],
-                        coarse.reshape(side, side)[:, ::-1].reshape(-1),
+                        coarse.reshape(COARSE_SIZE, COARSE_SIZE)[:, ::-1].reshape(-1),
                         target[:, ::-1],
                     )
                 )
@@ -194,13 +194,15 @@ def refine_image(probabilities, spec, image, group, image_id, threshold=None, ba
         mask's `segmentation` (RLE) and `bbox`; a refined mask that comes out empty keeps
         the candidate's mask (counted by the caller through `refined_empty`).
     """
+    from pycocotools import mask as mask_utils
+
     from hckeras.inference.results import encode_mask
 
     threshold = spec.thresholds["mask"] if threshold is None else threshold
     known = [(e, m) for e, m in group if e["category_id"] in spec.layout.category_ids]
     if not known:
         return []
-    prepared = [candidate_inputs(image, mask, spec) for _, mask in known]
+    prepared = [refiner_inputs(image, mask, spec) for _, mask in known]
     crops, inside, coarse = (np.stack([p[i] for p in prepared]) for i in range(3))
     category_ids = [e["category_id"] for e, _ in known]
     heatmaps = refiner_heatmaps(
@@ -221,6 +223,7 @@ def refine_image(probabilities, spec, image, group, image_id, threshold=None, ba
                 "category_id": int(entry["category_id"]),
                 "score": float(entry["score"]),
                 "segmentation": segmentation,
+                "bbox": [float(v) for v in mask_utils.toBbox(segmentation)],
                 "refined_empty": empty,
             }
         )
@@ -236,8 +239,6 @@ def refine_candidates(model, spec, coco_gt, images_dir, candidates, threshold=No
         (candidates of categories the refiner does not predict, left out),
         `refined_empty` (refined masks that came out empty; the candidate is kept).
     """
-    from pycocotools import mask as mask_utils
-
     from hckeras.metrics.coco_io import load_ground_truth
     from hckeras.models.probability_model import probability_model
 
@@ -254,7 +255,6 @@ def refine_candidates(model, spec, coco_gt, images_dir, candidates, threshold=No
         report["unknown_category"] += len(group) - len(refined)
         for result in refined:
             report["refined_empty"] += result.pop("refined_empty")
-            result["bbox"] = [float(v) for v in mask_utils.toBbox(result["segmentation"])]
             results.append(result)
     return results, report
 

@@ -3,17 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The versions the demo's figures and the test suite were last checked with (Linux, CPython
+# 3.11). `make install CONSTRAINTS=` takes the newest versions setup.cfg allows instead;
+# `make constraints` rewrites the file from the current .venv.
+CONSTRAINTS ?= constraints.txt
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install lint test test-python test-jax test-android-core demo clean
+.PHONY: install constraints lint test test-python test-jax test-android-core demo clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,export,jax]'
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev,export,jax]'
 	touch $@
 
 install: $(STAMP)
+
+constraints: install
+	{ echo '# Tested versions for `make install` (pip constraints; regenerate with `make constraints`).'; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > $(CONSTRAINTS).tmp
+	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
 
 lint: install
 	$(BIN)/ruff check .

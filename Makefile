@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # The versions the demo's figures and the test suite were last checked with (Linux, CPython
-# 3.11). `make install CONSTRAINTS=` takes the newest versions setup.cfg allows instead;
-# `make constraints` rewrites the file from the current .venv.
-CONSTRAINTS ?= constraints.txt
+# 3.11; on another Python the newest versions setup.cfg allows). `make install CONSTRAINTS=`
+# takes the newest versions there too; `make constraints` rewrites the file from .venv.
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+CONSTRAINTS ?= $(if $(filter 3.11,$(PYTHON_VERSION)),constraints.txt)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: install constraints lint test test-python test-jax test-android-core demo clean

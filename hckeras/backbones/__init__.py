@@ -6,7 +6,12 @@ backbone.tap("pool2")        # symbolic (B, 13, 13, 256)
 
 from hckeras.backbones.alexnet import alexnet
 from hckeras.backbones.backbone import Backbone
-from hckeras.backbones.mobilenet_v3 import mobilenet_v3_large, mobilenet_v3_small
+from hckeras.backbones.mobilenet_v3 import (
+    mobilenet_v3_large,
+    mobilenet_v3_large_minimalistic,
+    mobilenet_v3_small,
+    mobilenet_v3_small_minimalistic,
+)
 from hckeras.backbones.tiny import tiny
 from hckeras.backbones.vgg16 import vgg16
 
@@ -15,6 +20,8 @@ BACKBONES = {
     "alexnet": alexnet,
     "mobilenet_v3_small": mobilenet_v3_small,
     "mobilenet_v3_large": mobilenet_v3_large,
+    "mobilenet_v3_small_minimalistic": mobilenet_v3_small_minimalistic,
+    "mobilenet_v3_large_minimalistic": mobilenet_v3_large_minimalistic,
     "tiny": tiny,
 }
 

@@ -4,6 +4,11 @@ Taps: `stride8` and `stride16` are the last feature maps at 1/8 and 1/16 of the
 input (found from the graph, since keras names many of these layers by a global
 counter), and `fc7` is the pooled global feature after the 1x1 `conv_2` layer
 with its hard-swish, the network's stand-in for a fully connected layer.
+
+The `_minimalistic` variants (keras' `minimalistic=True`) have no squeeze-excite
+blocks, no hard-swish (ReLU throughout) and 3x3 depthwise kernels only: fewer
+small elementwise ops, which int8 kernels run no faster than float ones.
+ImageNet weights are published for them too.
 """
 
 import keras
@@ -31,7 +36,7 @@ def _consumer_of(model, layer_name):
     raise ValueError(f"{model.name}: no layer consumes {layer_name!r}")
 
 
-def _mobilenet_v3(builder, name, weights, input_size):
+def _mobilenet_v3(builder, name, weights, input_size, minimalistic=False):
     size = 224 if input_size is None else input_size
     size = size[0] if isinstance(size, tuple | list) else size
     if size % 32:
@@ -42,6 +47,7 @@ def _mobilenet_v3(builder, name, weights, input_size):
             weights=weights,
             include_top=True,
             include_preprocessing=True,
+            minimalistic=minimalistic,
         )
     except Exception as error:
         if weights == "imagenet":
@@ -72,4 +78,28 @@ def mobilenet_v3_large(weights=None, input_size=None):
     """MobileNetV3-Large; input float32 RGB in [0, 255] (rescaled inside)."""
     return _mobilenet_v3(
         keras.applications.MobileNetV3Large, "mobilenet_v3_large", weights, input_size
+    )
+
+
+def mobilenet_v3_small_minimalistic(weights=None, input_size=None):
+    """MobileNetV3-Small, minimalistic (ReLU, no squeeze-excite, 3x3 depthwise);
+    input float32 RGB in [0, 255] (rescaled inside)."""
+    return _mobilenet_v3(
+        keras.applications.MobileNetV3Small,
+        "mobilenet_v3_small_minimalistic",
+        weights,
+        input_size,
+        minimalistic=True,
+    )
+
+
+def mobilenet_v3_large_minimalistic(weights=None, input_size=None):
+    """MobileNetV3-Large, minimalistic (ReLU, no squeeze-excite, 3x3 depthwise);
+    input float32 RGB in [0, 255] (rescaled inside)."""
+    return _mobilenet_v3(
+        keras.applications.MobileNetV3Large,
+        "mobilenet_v3_large_minimalistic",
+        weights,
+        input_size,
+        minimalistic=True,
     )

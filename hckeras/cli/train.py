@@ -57,7 +57,11 @@ def register(subparsers):
     parser.add_argument("--preset", choices=sorted(PRESETS), help="start from a named recipe")
     parser.add_argument("--images", help="image folder (default: the JSON's folder)")
     parser.add_argument("--task", choices=["segmentation", "parts", "keypoints"])
-    parser.add_argument("--backbone", help="tiny (default), vgg16, alexnet, mobilenet_v3_small...")
+    parser.add_argument(
+        "--backbone",
+        help="tiny (default), vgg16, alexnet, mobilenet_v3_small, mobilenet_v3_large, and their "
+        "_minimalistic variants",
+    )
     parser.add_argument("--taps", type=_taps, help="e.g. fc7:1,conv4:1,pool2:3 (default: paper's)")
     parser.add_argument("--grid", type=int, help="K of the K x K classifier grid (default 5)")
     parser.add_argument("--output-size", type=int, help="heatmap side S (default 50)")

@@ -75,7 +75,9 @@ def test_trained_tiny_int8_and_qat_are_one_partition(trained_run, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backbone", ["mobilenet_v3_small", "mobilenet_v3_large"])
+@pytest.mark.parametrize(
+    "backbone", ["mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v3_small_minimalistic"]
+)
 def test_mobilenet_v3_int8_and_qat_keep_hard_swish_and_squeeze_excite_on_xnnpack(backbone):
     keras.utils.set_random_seed(0)
     crops = np.random.default_rng(0).uniform(0, 255, (8, 64, 64, 3)).astype(np.float32)

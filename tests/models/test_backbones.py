@@ -14,6 +14,11 @@ EXPECTED_TAPS = {
         "stride16": (14, 14, 672),
         "stride8": (28, 28, 240),
     },
+    "mobilenet_v3_small_minimalistic": {
+        "fc7": (1, 1, 1024),
+        "stride16": (14, 14, 288),
+        "stride8": (28, 28, 96),
+    },
 }
 
 
@@ -31,3 +36,14 @@ def test_vgg_tap_aliases():
     backbone = build_backbone("vgg16")
     assert backbone.tap_layers["conv4"] == "block4_conv3"
     assert backbone.tap_layers["pool2"] == "block2_pool" and backbone.tap_layers["fc6"] == "fc1"
+
+
+def test_minimalistic_mobilenet_has_no_squeeze_excite_or_hard_swish():
+    ops = {type(layer).__name__ for layer in build_backbone("mobilenet_v3_small").model.layers}
+    assert "Multiply" in ops  # squeeze-excite and hard-swish
+    backbone = build_backbone("mobilenet_v3_large_minimalistic", input_size=64)
+    layers = backbone.model.layers
+    activations = {layer.activation.__name__ for layer in layers if hasattr(layer, "activation")}
+    assert "hard_silu" not in activations and "hard_swish" not in activations
+    assert not [layer for layer in layers if type(layer).__name__ == "Multiply"]
+    assert tuple(backbone.tap("stride8").shape[1:3]) == (8, 8)

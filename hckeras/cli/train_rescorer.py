@@ -1,7 +1,7 @@
 """`hckeras train-rescorer`: train the region rescorer of System 2 (paper section 4.2).
 
     hckeras train-rescorer --model runs/m/model.keras --raw-detections synth/detections_raw.json \\
-        --gt synth/annotations.json --out runs/r/rescorer.keras --epochs 5
+        --gt synth/annotations.json --out runs/r/rescorer.keras
 
 Candidates are the expanded pool of the training images; a predicted mask overlapping a
 ground-truth instance of its category by more than 0.7 is positive, below 0.5 negative.
@@ -11,6 +11,7 @@ Writes the .keras file and its sidecar (.json).
 import sys
 
 from hckeras.cli.sds import add_pool_arguments, pool_settings
+from hckeras.sds.rescorer import CUES, checked_cues
 
 
 def register(subparsers):
@@ -18,13 +19,24 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "train-rescorer",
         help="train the region rescorer of System 2 on an expanded pool",
-        description="Train a region rescorer (box fc7 + region fc7 -> logistic score) for a "
+        description="Train a region rescorer (box fc7 + region fc7 + cues -> logistic score) for a "
         "mask model on the expanded raw pool of a training split.",
     )
     parser.add_argument("--model", required=True, metavar="M", help="mask model (.keras)")
     add_pool_arguments(parser)
     parser.add_argument("--out", required=True, metavar="FILE", help="rescorer file (.keras)")
-    parser.add_argument("--epochs", type=int, default=5, metavar="N")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        metavar="N",
+        help="default: 30 for the classifier on fixed features, 5 with --fine-tune-region",
+    )
+    parser.add_argument(
+        "--fine-tune-region",
+        action="store_true",
+        help="train the region network with the classifier (default: frozen, the "
+        "classifier is fitted on fixed features)",
+    )
     parser.add_argument("--batch-size", type=int, default=32, metavar="N")
     parser.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR")
     parser.add_argument("--seed", type=int, default=0, metavar="S")
@@ -42,7 +54,23 @@ def register(subparsers):
         metavar="O",
         help="mask IoU below which a candidate is negative (default 0.5, the paper's)",
     )
+    parser.add_argument(
+        "--cues",
+        default=",".join(CUES),
+        metavar="LIST",
+        help="candidate cues the classifier sees beside the two fc7 vectors, comma-separated "
+        f"of {', '.join(CUES)} (default: both; 'none': the paper's fc7 features alone)",
+    )
     parser.set_defaults(func=run)
+
+
+def parse_cues(text):
+    """`--cues` as a tuple of `CUES` names ('none' or '': no cues)."""
+    names = () if text.strip() in ("", "none") else tuple(n.strip() for n in text.split(","))
+    try:
+        return checked_cues(names)
+    except ValueError as error:
+        raise ValueError(f"--cues {text}: {error}") from None
 
 
 def run(args):
@@ -56,6 +84,7 @@ def run(args):
         raise ValueError(
             f"need 0 <= --negative <= --positive <= 1, got {args.negative} and {args.positive}"
         )
+    cues = parse_cues(args.cues)
     images = args.images or os.path.dirname(os.path.abspath(args.gt))
     trained = train_rescorer(
         args.model,
@@ -69,6 +98,8 @@ def run(args):
         seed=args.seed,
         positive=args.positive,
         negative=args.negative,
+        cues=cues,
+        fine_tune_region=args.fine_tune_region,
         **pool_settings(args),
     )
     report = trained["report"]

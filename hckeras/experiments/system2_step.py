@@ -11,7 +11,8 @@ box (or rescored) scores as in the paper.
 import time
 from pathlib import Path
 
-RESCORER_EPOCHS = 5
+RESCORER_EPOCHS = None
+"""`train_rescorer`'s default (`pipeline.CLASSIFIER_EPOCHS` on fixed features)."""
 
 
 def _split(data, split):
@@ -55,7 +56,8 @@ def system2_section(model_path, data, out_dir, epochs=RESCORER_EPOCHS):
     lines = [
         "## System 2: rescoring an expanded pool (paper Table 2, last column)",
         "",
-        f"A region rescorer for `{Path(model_path).parent.name}` ({epochs} epochs on "
+        f"A region rescorer for `{Path(model_path).parent.name}` "
+        f"({len(trained['history']['loss'])} epochs of its classifier on "
         f"{report['positives']} positive and {report['negatives']} negative candidates of "
         f"the training split's expanded pool, {train_seconds:.0f} s). Rows rank by the "
         "detections' box scores, or by the rescorer's.",

@@ -29,6 +29,11 @@ from hckeras.sds.raw_pool import drop_outside_boxes, read_raw_pool
 from hckeras.sds.region_crops import region_crops
 from hckeras.sds.region_nms import REGION_NMS_THRESHOLD, region_nms
 
+CLASSIFIER_EPOCHS = 30
+"""Epochs of the rescorer's classifier on fixed features (seconds for thousands)."""
+FINE_TUNE_EPOCHS = 5
+"""Epochs when the region network is trained with the classifier."""
+
 DEFAULTS = {"score_threshold": 0.1, "nms_threshold": 0.5, "min_score": 0.05}
 """Pool expansion settings: a suppressed box above `score_threshold` may join; box NMS
 at `nms_threshold`; raw boxes under `min_score` (the detector's output floor) ignored."""
@@ -132,7 +137,8 @@ def rescore(rescorer, image, results, spec, batch_size=32):
     Returns:
         float32 `(N,)` probabilities.
     """
-    from hckeras.sds.rescorer import one_hot
+    from hckeras.inference.runners import batch_buckets, predict_in_buckets
+    from hckeras.sds.rescorer import CUES, candidate_cues, rescorer_inputs
 
     model, rescorer_spec = rescorer
     if not results:
@@ -141,12 +147,15 @@ def rescore(rescorer, image, results, spec, batch_size=32):
         *(region_crops(image, r, spec, rescorer_spec.background_fill) for r in results),
         strict=True,
     )
-    inputs = {
-        "box": np.stack(boxes),
-        "region": np.stack(regions),
-        "category": one_hot([r["category_id"] for r in results], rescorer_spec),
-    }
-    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0)).reshape(-1)
+    inputs = rescorer_inputs(
+        rescorer_spec,
+        np.stack(boxes),
+        np.stack(regions),
+        [r["category_id"] for r in results],
+        candidate_cues(results, CUES),
+    )
+    # Padded to a few fixed batch shapes: `model.predict` per image costs more than the model.
+    return predict_in_buckets(model, inputs, batch_buckets(batch_size)).reshape(-1)
 
 
 def run_sds(
@@ -235,13 +244,17 @@ def collect_examples(
 
     Returns:
         dict of arrays `box`, `region` (float32 `(N, H, W, 3)`), `category_ids` (int
-        `(N,)`), `labels` (float32 `(N,)`, 0 or 1), `overlaps` (`(N,)`), and `report`
-        (the `run_sds` counts plus positives, negatives, ignored).
+        `(N,)`), `cues` (float32 `(N, len(rescorer.CUES))`, `candidate_cues`),
+        `labels` (float32 `(N,)`, 0 or 1), `overlaps` (`(N,)`), and `report` (the
+        `run_sds` counts plus positives, negatives, ignored).
     """
+    from hckeras.sds.rescorer import CUES, candidate_cues
+
     settings = {**DEFAULTS, **settings}
     coco, pool, outside = _prepare(coco_gt, raw)
     totals = _new_totals()
-    columns = {"box": [], "region": [], "category_ids": [], "labels": [], "overlaps": []}
+    columns = {"box": [], "region": [], "category_ids": [], "cues": [], "labels": [],
+               "overlaps": []}  # fmt: skip
     for info, image, entries, annotations in _images(coco, images_dir, pool):
         totals["images"] += 1
         results = _candidates(predictor, image, entries, settings, totals)
@@ -258,6 +271,7 @@ def collect_examples(
             columns["box"].append(box)
             columns["region"].append(region)
             columns["category_ids"].append(result["category_id"])
+            columns["cues"].append(candidate_cues([result], CUES)[0])
             columns["labels"].append(float(label))
             columns["overlaps"].append(float(overlap))
     examples = totals.pop("examples")
@@ -267,6 +281,7 @@ def collect_examples(
         "box": np.asarray(columns["box"], np.float32).reshape(-1, *size),
         "region": np.asarray(columns["region"], np.float32).reshape(-1, *size),
         "category_ids": np.asarray(columns["category_ids"], np.int64),
+        "cues": np.asarray(columns["cues"], np.float32).reshape(-1, len(CUES)),
         "labels": np.asarray(columns["labels"], np.float32),
         "overlaps": np.asarray(columns["overlaps"], np.float64),
     }
@@ -286,17 +301,23 @@ def train_rescorer(
     images_dir,
     raw,
     out_path,
-    epochs=5,
+    epochs=None,
     batch_size=32,
     learning_rate=1e-3,
     seed=0,
     verbose=0,
     positive=POSITIVE_OVERLAP,
     negative=NEGATIVE_OVERLAP,
+    cues=None,
+    fine_tune_region=False,
     **settings,
 ):
     """Train and save a rescorer for the mask model at `mask_path` (`.keras` + spec);
-    `positive` and `negative` are the overlaps of `collect_examples`.
+    `positive` and `negative` are the overlaps of `collect_examples`; `cues` the
+    classifier's candidate cues (None: `rescorer.CUES`; () for fc7 features alone).
+    By default the classifier is fitted on fixed features (`train_classifier`,
+    `CLASSIFIER_EPOCHS`); `fine_tune_region` trains the region network with it
+    (`FINE_TUNE_EPOCHS`). `epochs` overrides either.
 
     Returns:
         dict: `path` (the written .keras), `history` (Keras history dict), `report`
@@ -308,12 +329,19 @@ def train_rescorer(
     from hckeras.inference.predictor import Predictor
     from hckeras.model_spec import ModelSpec, spec_path
     from hckeras.sds.rescorer import (
+        CUES,
         RescorerSpec,
+        adapt_normalization,
         build_rescorer,
         compile_rescorer,
-        one_hot,
+        rescorer_inputs,
         save_rescorer,
+        train_classifier,
     )
+
+    cues = CUES if cues is None else tuple(cues)
+    if epochs is None:
+        epochs = FINE_TUNE_EPOCHS if fine_tune_region else CLASSIFIER_EPOCHS
 
     mask_path = Path(mask_path)
     if mask_path.suffix != ".keras" or not mask_path.is_file():
@@ -330,15 +358,17 @@ def train_rescorer(
             f"mask model {mask_path}; the rescorer needs both"
         )
     keras.utils.set_random_seed(seed)
-    rescorer_spec = RescorerSpec.for_mask_spec(mask_spec, mask_path)
-    model = compile_rescorer(build_rescorer(mask_model, mask_spec), learning_rate)
-    inputs = {
-        "box": data["box"],
-        "region": data["region"],
-        "category": one_hot(data["category_ids"], rescorer_spec),
-    }
-    history = model.fit(
-        inputs, data["labels"][:, None], epochs=epochs, batch_size=batch_size, verbose=verbose
+    rescorer_spec = RescorerSpec.for_mask_spec(mask_spec, mask_path, cues=cues)
+    model = build_rescorer(mask_model, mask_spec, cues=cues, fine_tune_region=fine_tune_region)
+    inputs = rescorer_inputs(
+        rescorer_spec, data["box"], data["region"], data["category_ids"], data["cues"]
     )
+    if fine_tune_region:
+        adapt_normalization(model, inputs)
+        history = compile_rescorer(model, learning_rate).fit(
+            inputs, data["labels"][:, None], epochs=epochs, batch_size=batch_size, verbose=verbose
+        )
+    else:
+        history = train_classifier(model, inputs, data["labels"], epochs, batch_size, learning_rate)
     path = save_rescorer(model, rescorer_spec, out_path)
     return {"path": path, "history": history.history, "report": report}

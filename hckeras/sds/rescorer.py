@@ -3,18 +3,29 @@
 A candidate is scored from two views of its expanded box: the box crop, through the
 mask model's own backbone up to fc7 (the "detection network", frozen), and the region
 crop (the box crop with the predicted region's background masked out), through a
-*region network*: a copy of that backbone, initialised from it and trained. The two fc7
-vectors are concatenated and a linear classifier, one logistic unit per category,
-gives the candidate's new score (the paper feeds the same features to an SVM).
+*region network*: a copy of that backbone (frozen by default; `fine_tune_region=True`
+trains it with the classifier). The two fc7 vectors are concatenated, standardised
+(a `Normalization` layer adapted on the training candidates' features) and a linear
+classifier with an L2 penalty, one logistic unit per category, gives the candidate's new
+score (the paper trains an SVM on fixed features of this kind; `train_classifier` fits
+it with `model.fit` on features computed once).
 
-    model = build_rescorer(mask_model, mask_spec)       # inputs: box, region, category
-    model.fit({"box": b, "region": r, "category": one_hot}, labels)
+The paper's box network is its detector's own network, so its features carry what the
+detector knows of the box. Ours is the mask model's backbone (there is no detector
+network: the synthetic detections are simulated), so by default the classifier also
+sees two *cues* of each candidate, `CUES`: the detector's box score and the mask's
+expected IoU under its own probabilities (`hckeras.inference.mask_quality`).
+`cues=()` builds the paper's classifier on the two fc7 vectors alone.
+
+    model = build_rescorer(mask_model, mask_spec)       # inputs: box, region, category, cues
+    train_classifier(model, [b, r, one_hot, c], labels, epochs=30)
     save_rescorer(model, RescorerSpec.for_mask_spec(mask_spec), "runs/r/rescorer.keras")
     model, rescorer_spec = load_rescorer("runs/r/rescorer.keras", mask_spec, "mask.keras")
 
 Inputs: `box` and `region` float32 `(B, H, W, 3)` crops in [0, 255]; `category` float32
-`(B, C)` one-hot over `RescorerSpec.category_ids`. Output: `(B, 1)` probabilities. The
-graph has only built-in Keras layers (no Lambda), so it reloads in safe mode.
+`(B, C)` one-hot over `RescorerSpec.category_ids`; `cues` float32 `(B, len(cues))` in
+[0, 1] (absent with `cues=()`). Output: `(B, 1)` probabilities. The graph has only
+built-in Keras layers (no Lambda), so it reloads in safe mode.
 """
 
 import dataclasses
@@ -31,6 +42,19 @@ from hckeras.sds.region_crops import BACKGROUND_FILL
 FORMAT_VERSION = 1
 KIND = "region_rescorer"
 FEATURE_TAP = "fc7"
+FEATURES = "box_region_fc7"
+"""Name of the layer whose output is the classifier's input (fc7 vectors and cues)."""
+L2_PENALTY = 1e-3
+CUES = ("box_score", "mask_quality")
+"""The candidate cues a rescorer sees by default (`candidate_cues`)."""
+
+
+def checked_cues(cues):
+    """`cues` as a tuple of names; `ValueError` unless each is one of `CUES`, once."""
+    cues = tuple(str(name) for name in cues)
+    if set(cues) - set(CUES) or len(set(cues)) != len(cues):
+        raise ValueError(f"rescorer cues {list(cues)}: each at most once, of {list(CUES)}")
+    return cues
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -44,6 +68,8 @@ class RescorerSpec:
         context_padding: expanded-box padding of the crops.
         background_fill: value of the masked-out background in region crops.
         mask_model: file name of the mask model it was trained with (informative).
+        cues: the names of the `cues` input's columns, in order (of `CUES`; empty for
+            a rescorer on the fc7 vectors alone, and in sidecars written before cues).
     """
 
     format_version: int = FORMAT_VERSION
@@ -54,6 +80,7 @@ class RescorerSpec:
     context_padding: float = DEFAULT_CONTEXT_PADDING
     background_fill: float = BACKGROUND_FILL
     mask_model: str | None = None
+    cues: tuple = ()
 
     def __post_init__(self):
         if self.format_version != FORMAT_VERSION or self.kind != KIND:
@@ -65,9 +92,10 @@ class RescorerSpec:
         object.__setattr__(self, "category_ids", tuple(int(v) for v in self.category_ids))
         if not self.category_ids:
             raise ValueError("a rescorer needs at least one category")
+        object.__setattr__(self, "cues", checked_cues(self.cues))
 
     @classmethod
-    def for_mask_spec(cls, mask_spec, mask_model=None):
+    def for_mask_spec(cls, mask_spec, mask_model=None, cues=CUES):
         """The spec of a rescorer for a segmentation model's `ModelSpec`."""
         return cls(
             backbone=mask_spec.backbone,
@@ -75,13 +103,15 @@ class RescorerSpec:
             category_ids=mask_spec.layout.category_ids,
             context_padding=mask_spec.context_padding,
             mask_model=None if mask_model is None else Path(mask_model).name,
+            cues=cues,
         )
 
     def save(self, path):
         config = dataclasses.asdict(self)
-        config["input_size"], config["category_ids"] = (
+        config["input_size"], config["category_ids"], config["cues"] = (
             list(self.input_size),
             list(self.category_ids),
+            list(self.cues),
         )
         write_text_atomic(path, json.dumps(config, indent=2) + "\n")
 
@@ -132,14 +162,17 @@ def _feature_layer(mask_model, mask_spec):
         return mask_model.get_layer(backbone.tap_layers[FEATURE_TAP])
 
 
-def build_rescorer(mask_model, mask_spec, train_box_network=False):
+def build_rescorer(mask_model, mask_spec, cues=CUES, fine_tune_region=False):
     """The rescoring model of a trained segmentation model.
 
     Args:
         mask_model: the mask model (`keras.Model` from crops, as saved by `train`).
         mask_spec: its `ModelSpec` (segmentation).
-        train_box_network: also fine-tune the box network (default: frozen, as the
-            paper's detection network features are fixed).
+        cues: names from `CUES` fed to the classifier beside the fc7 vectors, or ()
+            for the paper's classifier on the fc7 vectors alone.
+        fine_tune_region: make the region network trainable (default: frozen, so
+            the classifier trains on fixed features, `train_classifier`). The box
+            network is always frozen, as the paper's detection features are fixed.
 
     Returns:
         uncompiled `keras.Model` (see the module docstring); `compile_rescorer` compiles.
@@ -153,22 +186,104 @@ def build_rescorer(mask_model, mask_spec, train_box_network=False):
     box_network = keras.models.clone_model(source)
     box_network.set_weights(source.get_weights())
     box_network.name = "box_network"
-    box_network.trainable = train_box_network
+    box_network.trainable = False
     region_network = keras.models.clone_model(source)
     region_network.set_weights(source.get_weights())
     region_network.name = "region_network"
+    region_network.trainable = fine_tune_region
     shape = (*mask_spec.input_size, 3)
     box = keras.Input(shape, name="box")
     region = keras.Input(shape, name="region")
     num_categories = len(mask_spec.layout.category_ids)
     category = keras.Input((num_categories,), name="category")
-    features = keras.layers.Concatenate(name="box_region_fc7")(
-        [box_network(box), region_network(region)]
-    )
-    logits = keras.layers.Dense(num_categories, name="category_logits")(features)
+    inputs, features = [box, region, category], [box_network(box), region_network(region)]
+    if checked_cues(cues):
+        inputs.append(keras.Input((len(cues),), name="cues"))
+        features.append(inputs[-1])
+    features = keras.layers.Concatenate(name=FEATURES)(features)
+    return keras.Model(inputs, _classify(features, category), name="region_rescorer")
+
+
+def _classify(features, category, layers=None):
+    """The standardised features' logistic score for the candidate's category, `(B, 1)`;
+    `layers` reuses a rescorer's `feature_normalization` and `category_logits`."""
+    import keras
+
+    if layers is None:
+        layers = (
+            keras.layers.Normalization(name="feature_normalization"),
+            keras.layers.Dense(
+                category.shape[-1],
+                kernel_regularizer=keras.regularizers.L2(L2_PENALTY),
+                name="category_logits",
+            ),
+        )
+    normalization, dense = layers
+    logits = dense(normalization(features))
     selected = keras.layers.Dot(axes=1, name="candidate_logit")([logits, category])
-    probability = keras.layers.Activation("sigmoid", dtype="float32", name="score")(selected)
-    return keras.Model([box, region, category], probability, name="region_rescorer")
+    return keras.layers.Activation("sigmoid", dtype="float32", name="score")(selected)
+
+
+def adapt_normalization(model, inputs):
+    """Adapt a rescorer's `feature_normalization` to the `FEATURES` of `inputs` (its
+    inputs, in input order) and return those features, float32 `(N, F)`."""
+    import keras
+
+    features = keras.Model(model.inputs, model.get_layer(FEATURES).output)
+    features = features.predict(inputs, batch_size=64, verbose=0)
+    model.get_layer("feature_normalization").adapt(features)
+    # The layer's call reads tensors set at adapt time: a predict function traced
+    # before would keep the old ones, so it is made again.
+    model.make_predict_function(force=True)
+    return features
+
+
+def train_classifier(model, inputs, labels, epochs=30, batch_size=32, learning_rate=1e-3):
+    """Fit a rescorer's classifier on features computed once (a frozen region network).
+
+    The `FEATURES` output of every training candidate is computed once, the
+    normalization adapted to it, and a model from (features, category) to the score,
+    sharing the rescorer's `feature_normalization` and `category_logits` layers, is
+    fitted with `model.fit` (Adam, logistic loss), so `model` holds the result.
+
+    Args:
+        model: from `build_rescorer` (region network frozen).
+        inputs: its inputs, in input order (`rescorer_inputs`).
+        labels: float32 `(N,)` 0/1.
+
+    Returns:
+        the Keras `History` of the classifier's fit.
+    """
+    import keras
+
+    if model.get_layer("region_network").trainable:
+        raise ValueError("train_classifier needs a frozen region network; fit the model itself")
+    features = adapt_normalization(model, inputs)
+    normalization = model.get_layer("feature_normalization")
+    feature_input = keras.Input((features.shape[1],), name="features")
+    category = keras.Input((inputs[2].shape[1],), name="category")
+    layers = (normalization, model.get_layer("category_logits"))
+    head = keras.Model([feature_input, category], _classify(feature_input, category, layers))
+    compile_rescorer(head, learning_rate)
+    labels = np.asarray(labels, np.float32).reshape(-1, 1)
+    return head.fit([features, inputs[2]], labels, epochs=epochs, batch_size=batch_size, verbose=0)
+
+
+def candidate_cues(results, cues):
+    """float32 `(N, len(cues))` cues of segmentation `Predictor` results: `box_score`
+    (the detection's score, `box_score` where the result was rescored already) and
+    `mask_quality` (`mask_quality.expected_iou` of its pasted probabilities and mask)."""
+    from hckeras.inference.mask_quality import expected_iou
+
+    def cue(result, name):
+        if name == "box_score":
+            return result.get("box_score", result["score"])
+        if "mask_quality" in result:
+            return result["mask_quality"]
+        return expected_iou(result["probability"], result["mask"])
+
+    rows = [[cue(result, name) for name in cues] for result in results]
+    return np.asarray(rows, np.float32).reshape(len(results), len(cues))
 
 
 def compile_rescorer(model, learning_rate=1e-3):
@@ -219,4 +334,21 @@ def load_rescorer(path, mask_spec=None, mask_path="the mask model"):
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
     if model.name != "region_rescorer":
         raise ValueError(f"{path} holds model {model.name!r}, not a region rescorer")
+    names = [tensor.name for tensor in model.inputs]
+    if ("cues" in names) != bool(rescorer_spec.cues):
+        raise ValueError(
+            f"{path} has inputs {names} but its sidecar lists cues "
+            f"{list(rescorer_spec.cues)}: the two files do not belong together"
+        )
     return model, rescorer_spec
+
+
+def rescorer_inputs(rescorer_spec, box, region, category_ids, cues):
+    """The model's inputs, in its input order: `box`, `region` float32 `(N, H, W, 3)`,
+    the one-hot `(N, C)` of `category_ids`, and, where the spec has cues, its columns
+    of `cues`, float32 `(N, len(CUES))` (`candidate_cues(results, CUES)`)."""
+    inputs = [box, region, one_hot(category_ids, rescorer_spec)]
+    if rescorer_spec.cues:
+        columns = [CUES.index(name) for name in rescorer_spec.cues]
+        inputs.append(np.asarray(cues, np.float32)[:, columns])
+    return inputs

@@ -1,8 +1,9 @@
 """The region rescorer as a LiteRT (`.tflite`) file, and its per-candidate cost.
 
-The exported graph has a static batch of 1 and three float32 inputs, `box` and `region`
-`(1, H, W, 3)` crops in [0, 255] and `category` `(1, C)` one-hot, and one output, the
-`(1, 1)` probability. One candidate is one `invoke`.
+The exported graph has a static batch of 1 and the rescorer's float32 inputs, `box` and
+`region` `(1, H, W, 3)` crops in [0, 255], `category` `(1, C)` one-hot and, where it has
+cues, `cues` `(1, len(cues))`, and one output, the `(1, 1)` probability. One candidate is
+one `invoke`.
 
     export_rescorer_tflite(model, "out/rescorer.tflite")
     time_rescorer_tflite("out/rescorer.tflite", num_threads=1)   # median ms per candidate
@@ -15,7 +16,7 @@ import numpy as np
 
 from hckeras.io import write_bytes_atomic
 
-INPUT_NAMES = ("box", "region", "category")
+INPUT_NAMES = ("box", "region", "category", "cues")
 
 
 def export_rescorer_tflite(model, out_path):
@@ -28,15 +29,18 @@ def export_rescorer_tflite(model, out_path):
 
     if keras.backend.backend() != "tensorflow":
         raise ValueError("LiteRT export needs the TensorFlow backend; set KERAS_BACKEND=tensorflow")
+    names = [tensor.name for tensor in model.inputs]
+    if names != list(INPUT_NAMES[: len(names)]):
+        raise ValueError(f"a rescorer has inputs {list(INPUT_NAMES)} (cues optional), got {names}")
     signature = [
         tf.TensorSpec((1, *tensor.shape[1:]), tf.float32, name=name)
-        for name, tensor in zip(INPUT_NAMES, model.inputs, strict=True)
+        for name, tensor in zip(names, model.inputs, strict=True)
     ]
 
-    def serve(box, region, category):
-        return model([box, region, category])
+    def serve(*tensors):
+        return model(list(tensors))
 
-    # tf.lite's from_keras_model and from_concrete_functions give NaN for this three-input
+    # tf.lite's from_keras_model and from_concrete_functions give NaN for this multi-input
     # Keras 3 graph (its variables are not captured); a SavedModel keeps them.
     with tempfile.TemporaryDirectory() as folder:
         archive = keras.export.ExportArchive()

@@ -1,16 +1,24 @@
 """Tests of `hckeras.sds.rescorer`: the region rescorer's graph, training, saving, checks."""
 
+from dataclasses import replace as dataclasses_replace
+
 import numpy as np
 import pytest
 
 from hckeras.model_spec import spec_path
 from hckeras.sds.rescorer import (
+    CUES,
     RescorerSpec,
+    adapt_normalization,
     build_rescorer,
+    candidate_cues,
+    checked_cues,
     compile_rescorer,
     load_rescorer,
     one_hot,
+    rescorer_inputs,
     save_rescorer,
+    train_classifier,
 )
 
 
@@ -29,26 +37,37 @@ def _inputs(spec, count=4, seed=0):
         "box": rng.uniform(0, 255, (count, 32, 32, 3)).astype("float32"),
         "region": rng.uniform(0, 255, (count, 32, 32, 3)).astype("float32"),
         "category": one_hot([1, 2, 2, 1][:count], RescorerSpec.for_mask_spec(spec)),
+        "cues": rng.uniform(0, 1, (count, len(CUES))).astype("float32"),
     }
 
 
-def test_score_is_the_candidate_category_logistic_of_both_fc7_vectors(built, make_mask_spec):
+def test_score_is_the_candidate_category_logistic_of_the_standardised_features(
+    built, make_mask_spec
+):
     import keras
 
     mask_model, model = built
     inputs = _inputs(make_mask_spec())
+    ordered = [inputs[t.name] for t in model.inputs]
+    adapted = adapt_normalization(model, ordered)
     box_fc7 = keras.Model(mask_model.input, mask_model.get_layer("fc7").output)(inputs["box"])
     region_fc7 = model.get_layer("region_network")(inputs["region"])
     # The region network starts as a copy of the box network.
     np.testing.assert_allclose(
         region_fc7, model.get_layer("box_network")(inputs["region"]), rtol=1e-5, atol=1e-5
     )
+    features = np.concatenate([np.asarray(box_fc7), np.asarray(region_fc7), inputs["cues"]], 1)
+    np.testing.assert_allclose(adapted, features, rtol=1e-5, atol=1e-5)
+    mean, variance = features.mean(axis=0), features.var(axis=0)
+    np.testing.assert_allclose(
+        model.get_layer("feature_normalization").get_weights()[0], mean, rtol=1e-4, atol=1e-5
+    )
+    standardised = (features - mean) / np.maximum(np.sqrt(variance), keras.config.epsilon())
     kernel, bias = model.get_layer("category_logits").get_weights()
-    features = np.concatenate([np.asarray(box_fc7), np.asarray(region_fc7)], axis=1)
     category = inputs["category"].argmax(axis=1)
-    logits = (features @ kernel + bias)[np.arange(4), category]
+    logits = (standardised @ kernel + bias)[np.arange(4), category]
     expected = 1 / (1 + np.exp(-logits))
-    np.testing.assert_allclose(model.predict(inputs, verbose=0)[:, 0], expected, rtol=1e-4)
+    np.testing.assert_allclose(model.predict(inputs, verbose=0)[:, 0], expected, rtol=1e-3)
 
 
 def test_graph_has_only_builtin_layers(built):
@@ -60,14 +79,44 @@ def test_graph_has_only_builtin_layers(built):
     assert not [layer for layer in layers if type(layer).__name__ == "Lambda"]
 
 
-def test_fit_trains_the_region_network_and_classifier_only(make_mask_model, make_mask_spec):
+def _weights(model, name):
+    return [w.copy() for w in model.get_layer(name).get_weights()]
+
+
+def test_the_classifier_trains_on_fixed_features(make_mask_model, make_mask_spec):
     import keras
 
     keras.utils.set_random_seed(1)
     model = build_rescorer(make_mask_model(), make_mask_spec())
+    before = {name: _weights(model, name) for name in ("box_network", "region_network")}
+    inputs = _inputs(make_mask_spec())
+    ordered = [inputs[t.name] for t in model.inputs]
+    predicted = model.predict(inputs, verbose=0)[:, 0]
+    history = train_classifier(model, ordered, [1, 0, 1, 0], epochs=200, learning_rate=1e-2)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    for name, weights in before.items():
+        for old, new in zip(weights, model.get_layer(name).get_weights(), strict=True):
+            np.testing.assert_array_equal(old, new)
+    # The rescorer itself holds the fitted classifier.
+    after = model.predict(inputs, verbose=0)[:, 0]
+    assert not np.allclose(after, predicted)
+    assert (after[[0, 2]] > 0.5).all() and (after[[1, 3]] < 0.5).all()
+    with pytest.raises(ValueError, match="needs a frozen region network"):
+        train_classifier(
+            build_rescorer(make_mask_model(), make_mask_spec(), fine_tune_region=True),
+            ordered,
+            [1, 0, 1, 0],
+        )
+
+
+def test_fine_tuning_trains_the_region_network_and_classifier_only(make_mask_model, make_mask_spec):
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = build_rescorer(make_mask_model(), make_mask_spec(), fine_tune_region=True)
     model = compile_rescorer(model, learning_rate=1e-2)
-    box_before = [w.copy() for w in model.get_layer("box_network").get_weights()]
-    region_before = [w.copy() for w in model.get_layer("region_network").get_weights()]
+    box_before = _weights(model, "box_network")
+    region_before = _weights(model, "region_network")
     inputs = _inputs(make_mask_spec())
     labels = np.array([[1.0], [0.0], [1.0], [0.0]], "float32")
     history = model.fit(inputs, labels, epochs=15, batch_size=4, verbose=0)
@@ -116,3 +165,50 @@ def test_one_hot_rejects_unknown_categories(make_mask_spec):
     assert one_hot([2, 1], spec).tolist() == [[0, 1], [1, 0]]
     with pytest.raises(ValueError, match=r"category ids \[7\]"):
         one_hot([7], spec)
+
+
+def test_without_cues_the_classifier_sees_the_fc7_vectors_alone(make_mask_model, make_mask_spec):
+    model = build_rescorer(make_mask_model(), make_mask_spec(), cues=())
+    assert [t.name for t in model.inputs] == ["box", "region", "category"]
+    width = model.get_layer("box_network").output.shape[-1]
+    assert model.get_layer("category_logits").get_weights()[0].shape == (2 * width, 2)
+    assert model.get_layer("region_network").trainable is False
+    with pytest.raises(ValueError, match=r"rescorer cues \['size'\]: each at most once"):
+        build_rescorer(make_mask_model(), make_mask_spec(), cues=("size",))
+
+
+def test_a_sidecar_that_disagrees_with_the_model_on_cues_is_an_error(
+    make_mask_model, make_mask_spec, tmp_path
+):
+    mask_spec = make_mask_spec()
+    model = build_rescorer(make_mask_model(), mask_spec, cues=())
+    path = save_rescorer(model, RescorerSpec.for_mask_spec(mask_spec), tmp_path / "r.keras")
+    with pytest.raises(ValueError, match=r"r\.keras has inputs \['box', 'region', 'category'\] "
+                       r"but its sidecar lists cues \['box_score', 'mask_quality'\]"):  # fmt: skip
+        load_rescorer(path)
+    # A sidecar written before cues existed has none and loads with its cue-less model.
+    config = spec_path(path).read_text().replace('"cues": [\n    "box_score",\n    '
+                                                 '"mask_quality"\n  ]', '"cues": []')  # fmt: skip
+    spec_path(path).write_text(config)
+    assert load_rescorer(path)[1].cues == ()
+
+
+def test_candidate_cues_are_the_box_score_and_the_expected_iou():
+    probability = np.array([[0.9, 0.8], [0.3, 0.0]], "float32")
+    mask = probability >= 0.5
+    plain = {"score": 0.6, "probability": probability, "mask": mask}
+    rescored = {"score": 0.2, "box_score": 0.7, "mask_quality": 0.5}
+    # expected IoU: (0.9 + 0.8) / (2 + 0.3 + 0.0)
+    np.testing.assert_allclose(
+        candidate_cues([plain, rescored], CUES), [[0.6, 1.7 / 2.3], [0.7, 0.5]], rtol=1e-6
+    )
+    assert candidate_cues([], CUES).shape == (0, 2)
+    spec = RescorerSpec(
+        backbone="tiny", input_size=(8, 8), category_ids=(1,), cues=("mask_quality",)
+    )
+    inputs = rescorer_inputs(spec, "b", "r", [1, 1], candidate_cues([plain, rescored], CUES))
+    assert inputs[:2] == ["b", "r"] and inputs[2].tolist() == [[1.0], [1.0]]
+    np.testing.assert_allclose(inputs[3], [[1.7 / 2.3], [0.5]], rtol=1e-6)
+    assert len(rescorer_inputs(dataclasses_replace(spec, cues=()), "b", "r", [1], None)) == 3
+    with pytest.raises(ValueError, match="each at most once"):
+        checked_cues(["box_score", "box_score"])

@@ -79,18 +79,42 @@ def ground_truth_iou(probabilities, targets, threshold=0.5):
     return float((intersection[keep] / union[keep]).mean()) if keep.any() else None
 
 
-def export_backbone(spec, out_path):
-    """The bare backbone of `spec` (random weights: timing only) as fp32 `.tflite` bytes."""
+def backbone_model(model, spec):
+    """The backbone inside a hypercolumn `model`: a `keras.Model` from its crops to the
+    features its tap classifiers read (the inputs of the `{tap}_score` convolutions of
+    `spec.taps`), so it has the model's own backbone options and weights.
+
+    Raises:
+        ValueError: naming the model and the tap when a score layer is missing (the
+            explicit head has none).
+    """
     import keras
 
-    from hckeras.backbones import build_backbone
+    features = []
+    for tap in spec.taps:
+        try:
+            features.append(model.get_layer(f"{tap}_score").input)
+        except ValueError:
+            raise ValueError(
+                f"model {model.name!r} has no layer {tap}_score for tap {tap!r}: the bare "
+                "backbone is taken from the efficient head's score convolutions"
+            ) from None
+    image = model.inputs[0]
+    return keras.Model(image, features, name="backbone")
+
+
+def export_backbone(model, spec, out_path):
+    """The bare backbone of a hypercolumn `model` (`backbone_model`) as fp32 `.tflite`
+    bytes with a static batch of 1, written to `out_path`."""
+    import keras
+
     from hckeras.export.convert import convert_keras
     from hckeras.export.quantization import QuantizationConfig
     from hckeras.io import write_bytes_atomic
 
-    backbone = build_backbone(spec.backbone, input_size=tuple(spec.input_size))
+    backbone = backbone_model(model, spec)
     inputs = keras.Input((*spec.input_size, 3), batch_size=1, name="image")
-    static = keras.Model(inputs, backbone.model(inputs))
+    static = keras.Model(inputs, backbone(inputs))
     data = convert_keras(static, QuantizationConfig.for_float32())
     write_bytes_atomic(out_path, data)
     return data
@@ -226,7 +250,7 @@ def run_export_benchmark(
         rows.append(row)
         path = out_dir / "backbone_fp32.tflite"
         try:
-            export_backbone(spec, path)
+            export_backbone(model, spec, path)
             row.exported, row.path = True, str(path)
             row.size_mb = path.stat().st_size / 1e6
             _profile(row, path)

@@ -56,8 +56,9 @@ def system2_section(model_path, data, out_dir, epochs=RESCORER_EPOCHS):
     lines = [
         "## System 2: rescoring an expanded pool (paper Table 2, last column)",
         "",
-        f"A region rescorer for `{Path(model_path).parent.name}` "
-        f"({len(trained['history']['loss'])} epochs of its classifier on "
+        f"A region rescorer for `{Path(model_path).parent.name}` (a logistic classifier "
+        "on the box and region networks' fc7 vectors, the box score and the mask's "
+        f"expected IoU; {len(trained['history']['loss'])} epochs on "
         f"{report['positives']} positive and {report['negatives']} negative candidates of "
         f"the training split's expanded pool, {train_seconds:.0f} s). Rows rank by the "
         "detections' box scores, or by the rescorer's.",

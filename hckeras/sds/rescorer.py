@@ -334,11 +334,11 @@ def load_rescorer(path, mask_spec=None, mask_path="the mask model"):
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
     if model.name != "region_rescorer":
         raise ValueError(f"{path} holds model {model.name!r}, not a region rescorer")
-    names = [tensor.name for tensor in model.inputs]
-    if ("cues" in names) != bool(rescorer_spec.cues):
+    widths = {tensor.name: tensor.shape[-1] for tensor in model.inputs}
+    if widths.get("cues", 0) != len(rescorer_spec.cues):
         raise ValueError(
-            f"{path} has inputs {names} but its sidecar lists cues "
-            f"{list(rescorer_spec.cues)}: the two files do not belong together"
+            f"{path} has inputs {list(widths)} ({widths.get('cues', 0)} cues) but its sidecar "
+            f"lists cues {list(rescorer_spec.cues)}: the two files do not belong together"
         )
     return model, rescorer_spec
 

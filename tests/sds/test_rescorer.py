@@ -1,5 +1,6 @@
 """Tests of `hckeras.sds.rescorer`: the region rescorer's graph, training, saving, checks."""
 
+import json
 from dataclasses import replace as dataclasses_replace
 
 import numpy as np
@@ -183,13 +184,22 @@ def test_a_sidecar_that_disagrees_with_the_model_on_cues_is_an_error(
     mask_spec = make_mask_spec()
     model = build_rescorer(make_mask_model(), mask_spec, cues=())
     path = save_rescorer(model, RescorerSpec.for_mask_spec(mask_spec), tmp_path / "r.keras")
-    with pytest.raises(ValueError, match=r"r\.keras has inputs \['box', 'region', 'category'\] "
-                       r"but its sidecar lists cues \['box_score', 'mask_quality'\]"):  # fmt: skip
+    expected = (
+        r"r\.keras has inputs \['box', 'region', 'category'\] \(0 cues\) "
+        r"but its sidecar lists cues \['box_score', 'mask_quality'\]"
+    )
+    with pytest.raises(ValueError, match=expected):
         load_rescorer(path)
+    two = build_rescorer(make_mask_model(), mask_spec)
+    one = RescorerSpec.for_mask_spec(mask_spec, cues=("mask_quality",))
+    with pytest.raises(
+        ValueError, match=r"\(2 cues\) but its sidecar lists cues \['mask_quality'\]"
+    ):
+        load_rescorer(save_rescorer(two, one, tmp_path / "two.keras"))
     # A sidecar written before cues existed has none and loads with its cue-less model.
-    config = spec_path(path).read_text().replace('"cues": [\n    "box_score",\n    '
-                                                 '"mask_quality"\n  ]', '"cues": []')  # fmt: skip
-    spec_path(path).write_text(config)
+    config = json.loads(spec_path(path).read_text())
+    del config["cues"]
+    spec_path(path).write_text(json.dumps(config))
     assert load_rescorer(path)[1].cues == ()
 
 

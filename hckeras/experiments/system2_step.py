@@ -11,9 +11,6 @@ box (or rescored) scores as in the paper.
 import time
 from pathlib import Path
 
-RESCORER_EPOCHS = None
-"""`train_rescorer`'s default (`pipeline.CLASSIFIER_EPOCHS` on fixed features)."""
-
 
 def _split(data, split):
     gt = Path(data[split])
@@ -26,10 +23,11 @@ def _timed(function, *args, **kwargs):
     return value, time.perf_counter() - started
 
 
-def system2_section(model_path, data, out_dir, epochs=RESCORER_EPOCHS):
+def system2_section(model_path, data, out_dir, epochs=None):
     """Train a rescorer for `model_path` and return `(markdown section, rows)`; rows are
     dicts `split`, `method`, `apr_50`, `apr_70` (mean APr, percent) and `seconds` (wall
-    time of the masks and scores); the rescorer goes to `out_dir/system2/`."""
+    time of the masks and scores); the rescorer goes to `out_dir/system2/`. `epochs`:
+    None for `train_rescorer`'s default (`pipeline.CLASSIFIER_EPOCHS`)."""
     from hckeras.cli.refine import format_rows
     from hckeras.inference.dataset import predict_dataset
     from hckeras.inference.predictor import load_predictor

@@ -152,7 +152,7 @@ def rescore(rescorer, image, results, spec, batch_size=32):
         np.stack(boxes),
         np.stack(regions),
         [r["category_id"] for r in results],
-        candidate_cues(results, CUES),
+        candidate_cues(results, CUES) if rescorer_spec.cues else None,
     )
     # Padded to a few fixed batch shapes: `model.predict` per image costs more than the model.
     return predict_in_buckets(model, inputs, batch_buckets(batch_size)).reshape(-1)

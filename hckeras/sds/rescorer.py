@@ -346,7 +346,8 @@ def load_rescorer(path, mask_spec=None, mask_path="the mask model"):
 def rescorer_inputs(rescorer_spec, box, region, category_ids, cues):
     """The model's inputs, in its input order: `box`, `region` float32 `(N, H, W, 3)`,
     the one-hot `(N, C)` of `category_ids`, and, where the spec has cues, its columns
-    of `cues`, float32 `(N, len(CUES))` (`candidate_cues(results, CUES)`)."""
+    of `cues`, float32 `(N, len(CUES))` (`candidate_cues(results, CUES)`; unused, and
+    may be None, for a spec without cues)."""
     inputs = [box, region, one_hot(category_ids, rescorer_spec)]
     if rescorer_spec.cues:
         columns = [CUES.index(name) for name in rescorer_spec.cues]

@@ -11,7 +11,7 @@ Writes the .keras file and its sidecar (.json).
 import sys
 
 from hckeras.cli.sds import add_pool_arguments, pool_settings
-from hckeras.sds.rescorer import CUES, checked_cues
+from hckeras.sds.rescorer import CUES, DEFAULT_FEATURES, FEATURE_SOURCES, checked_cues
 
 
 def register(subparsers):
@@ -19,7 +19,7 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "train-rescorer",
         help="train the region rescorer of System 2 on an expanded pool",
-        description="Train a region rescorer (box fc7 + region fc7 + cues -> logistic score) for a "
+        description="Train a region rescorer (network features + cues -> logistic score) for a "
         "mask model on the expanded raw pool of a training split.",
     )
     parser.add_argument("--model", required=True, metavar="M", help="mask model (.keras)")
@@ -32,10 +32,24 @@ def register(subparsers):
         help="default: 30 for the classifier on fixed features, 5 with --fine-tune-region",
     )
     parser.add_argument(
+        "--features",
+        choices=FEATURE_SOURCES,
+        default=DEFAULT_FEATURES,
+        help="mask_pass (default): the mask model's own fc7 and its taps' means inside the "
+        "mask, no extra network; region_network: the paper's box and region networks (two "
+        "backbone passes per candidate); none: the cues alone",
+    )
+    parser.add_argument(
+        "--pooled-taps",
+        metavar="LIST",
+        help="mask_pass: taps averaged inside the mask, comma-separated (default: the mask "
+        "model's spatial taps)",
+    )
+    parser.add_argument(
         "--fine-tune-region",
         action="store_true",
-        help="train the region network with the classifier (default: frozen, the "
-        "classifier is fitted on fixed features)",
+        help="with --features region_network: train the region network with the classifier "
+        "(default: frozen, the classifier is fitted on fixed features)",
     )
     parser.add_argument("--batch-size", type=int, default=32, metavar="N")
     parser.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR")
@@ -58,8 +72,8 @@ def register(subparsers):
         "--cues",
         default=",".join(CUES),
         metavar="LIST",
-        help="candidate cues the classifier sees beside the two fc7 vectors, comma-separated "
-        f"of {', '.join(CUES)} (default: both; 'none': the paper's fc7 features alone)",
+        help="candidate cues the classifier sees beside the network features, comma-separated "
+        f"of {', '.join(CUES)} (default: both; 'none': the network features alone)",
     )
     parser.set_defaults(func=run)
 
@@ -85,6 +99,17 @@ def run(args):
             f"need 0 <= --negative <= --positive <= 1, got {args.negative} and {args.positive}"
         )
     cues = parse_cues(args.cues)
+    if args.fine_tune_region and args.features != "region_network":
+        raise ValueError(
+            "--fine-tune-region trains the region network: add --features region_network"
+        )
+    if args.features == "none" and not cues:
+        raise ValueError("--features none scores by the cues alone: --cues none leaves nothing")
+    pooled_taps = None
+    if args.pooled_taps is not None:
+        if args.features != "mask_pass":
+            raise ValueError("--pooled-taps is for --features mask_pass")
+        pooled_taps = tuple(t.strip() for t in args.pooled_taps.split(",") if t.strip())
     images = args.images or os.path.dirname(os.path.abspath(args.gt))
     trained = train_rescorer(
         args.model,
@@ -100,6 +125,8 @@ def run(args):
         negative=args.negative,
         cues=cues,
         fine_tune_region=args.fine_tune_region,
+        features=args.features,
+        pooled_taps=pooled_taps,
         **pool_settings(args),
     )
     report = trained["report"]

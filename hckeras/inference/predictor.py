@@ -154,7 +154,9 @@ class Predictor:
     - segmentation: `probability` float32 `(h, w)`, `mask` bool `(h, w)`;
     - parts: `part_labels` int32 `(h, w)` (part `p` is `p + 1`, 0 background),
       `mask` bool `(h, w)` (the foreground), `part_names`;
-    - keypoints: `keypoints` float64 `(K, 3)` `[x, y, score]`, `keypoint_names`.
+    - keypoints: `keypoints` float64 `(K, 3)` `[x, y, score]`, `keypoint_names`;
+    - and with a runner whose `returns_features` is true (`hckeras.sds.mask_pass`),
+      `features` float32 `(F,)`: the runner's features of the result's category.
 
     Maps are box-local (`hckeras.inference.paste`): `(h, w)` is the size of
     `window`, an int `(x0, y0, x1, y1)` pixel rectangle of the image
@@ -281,18 +283,34 @@ class Predictor:
             crops = np.stack(
                 [crop_and_resize(image, box, self.spec.input_size, fill=fill) for box in expanded]
             )
-            if getattr(self.runner, "category_conditional", False):
-                probabilities = self.runner(crops, [d.category_id for d in chunk])
-            else:
-                probabilities = self._check_output(self.runner(crops), len(chunk))
-                probabilities = [
-                    maps[..., self.spec.layout.maps_of(d.category_id)]
-                    for d, maps in zip(chunk, probabilities, strict=True)
-                ]
-            for detection, box, maps in zip(chunk, expanded, probabilities, strict=True):
+            maps, features = self._maps(crops, chunk)
+            for i, (detection, box) in enumerate(zip(chunk, expanded, strict=True)):
                 foreground = None if foregrounds is None else foregrounds[detection.index]
-                results.append(self._decode(image, detection, box, maps, segments, foreground))
+                result = self._decode(image, detection, box, maps[i], segments, foreground)
+                if features is not None:
+                    result["features"] = features[i]
+                results.append(result)
         return results
+
+    def _maps(self, crops, chunk):
+        """`(per-detection maps of its category, per-detection features or None)`."""
+        if getattr(self.runner, "category_conditional", False):
+            return self.runner(crops, [d.category_id for d in chunk]), None
+        features = None
+        if getattr(self.runner, "returns_features", False):
+            probabilities, features = self.runner(crops)
+            ids = self.spec.layout.category_ids
+            features = [
+                rows[ids.index(d.category_id)] for d, rows in zip(chunk, features, strict=True)
+            ]
+        else:
+            probabilities = self.runner(crops)
+        probabilities = self._check_output(probabilities, len(chunk))
+        maps = [
+            maps[..., self.spec.layout.maps_of(d.category_id)]
+            for d, maps in zip(chunk, probabilities, strict=True)
+        ]
+        return maps, features
 
     def _check_output(self, probabilities, count):
         probabilities = np.asarray(probabilities, dtype=np.float32)

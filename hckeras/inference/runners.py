@@ -51,7 +51,8 @@ def predict_in_buckets(model, inputs, batch_sizes):
     """`model.predict_on_batch` over float32 arrays `inputs` (one per model input, equal
     first dimensions), each call padded with zero rows to the next of `batch_sizes`
     (ascending; longer inputs are split at the largest) so the model only ever sees
-    those batch shapes; the padded rows are dropped from the output."""
+    those batch shapes; the padded rows are dropped from the output. A model with several
+    outputs gives a list of arrays, one per output."""
     count = len(inputs[0])
     largest = batch_sizes[-1]
     outputs = []
@@ -64,8 +65,13 @@ def predict_in_buckets(model, inputs, batch_sizes):
             rows[: len(chunk)] = chunk
             padded.append(rows)
         batch = padded[0] if len(padded) == 1 else padded
-        output = np.asarray(model.predict_on_batch(batch), dtype=np.float32)
-        outputs.append(output[: len(chunks[0])])
+        output = model.predict_on_batch(batch)
+        if isinstance(output, list | tuple):
+            outputs.append([np.asarray(o, np.float32)[: len(chunks[0])] for o in output])
+        else:
+            outputs.append(np.asarray(output, np.float32)[: len(chunks[0])])
+    if isinstance(outputs[0], list):
+        return [np.concatenate(parts) for parts in zip(*outputs, strict=True)]
     return np.concatenate(outputs)
 
 
@@ -173,3 +179,11 @@ def run_in_batches(runner, crops, batch_size=32):
     return np.concatenate(
         [runner(crops[start : start + step]) for start in range(0, len(crops), step)]
     )
+
+
+def warm_up(model, batch_sizes):
+    """Run a Keras model once at each of `batch_sizes` on zeros (its `predict_on_batch`
+    traces a graph per batch shape), so that timing it later leaves tracing out."""
+    for size in batch_sizes:
+        inputs = [np.zeros((size, *t.shape[1:]), np.float32) for t in model.inputs]
+        predict_in_buckets(model, inputs, (size,))

@@ -3,12 +3,14 @@
 from hckeras.layers.broadcast_map import BroadcastMap
 from hckeras.layers.grid_interpolation import GridInterpolation
 from hckeras.layers.grid_weights import cell_weights, grid_weights
+from hckeras.layers.masked_pooling import MaskedAveragePooling
 from hckeras.layers.neighborhood import NeighborhoodStack
 from hckeras.layers.tap_scale import TapScale
 
 __all__ = [
     "BroadcastMap",
     "GridInterpolation",
+    "MaskedAveragePooling",
     "NeighborhoodStack",
     "TapScale",
     "cell_weights",

@@ -125,13 +125,52 @@ def _new_totals():
     }
 
 
+def scoring_predictor(predictor, features, pooled_taps=None):
+    """The predictor whose results a rescorer of `features` (`rescorer.FEATURE_SOURCES`)
+    needs: for "mask_pass", the same mask model, threshold and scoring over a
+    `MaskPassRunner` (its results carry `features`); otherwise `predictor` itself."""
+    from hckeras.inference.predictor import Predictor
+    from hckeras.inference.runners import KerasRunner
+    from hckeras.sds.mask_pass import MaskPassRunner
+
+    if features != "mask_pass" or getattr(predictor.runner, "returns_features", False):
+        return predictor
+    if not isinstance(predictor.runner, KerasRunner):
+        raise ValueError(
+            "mask_pass rescoring reads the Keras mask model's fc7 and tap features; "
+            f"this predictor runs a {type(predictor.runner).__name__}"
+        )
+    runner = MaskPassRunner(
+        predictor.runner.model, predictor.spec, pooled_taps, batch_size=predictor.batch_size
+    )
+    return Predictor(
+        runner,
+        predictor.spec,
+        superpixels=predictor.superpixels or False,
+        batch_size=predictor.batch_size,
+        threshold=predictor.threshold,
+        scoring=predictor.scoring,
+    )
+
+
+def _feature_rows(results, width):
+    rows = np.stack([result["features"] for result in results]).astype(np.float32)
+    if rows.shape[1] != width:
+        raise ValueError(
+            f"the candidates carry {rows.shape[1]} mask-pass features but the rescorer takes "
+            f"{width}: it was trained with other pooled taps or another mask model"
+        )
+    return rows
+
+
 def rescore(rescorer, image, results, spec, batch_size=32):
     """New scores of one image's candidates.
 
     Args:
         rescorer: `(model, RescorerSpec)` from `load_rescorer`.
         image: `(H, W, 3)` RGB.
-        results: segmentation `Predictor` results of the image.
+        results: segmentation `Predictor` results of the image (with `features` for a
+            mask_pass rescorer: `scoring_predictor`).
         spec: the mask model's `ModelSpec`.
 
     Returns:
@@ -143,16 +182,21 @@ def rescore(rescorer, image, results, spec, batch_size=32):
     model, rescorer_spec = rescorer
     if not results:
         return np.zeros(0)
-    boxes, regions = zip(
-        *(region_crops(image, r, spec, rescorer_spec.background_fill) for r in results),
-        strict=True,
-    )
+    views = {}
+    if rescorer_spec.features == "region_network":
+        boxes, regions = zip(
+            *(region_crops(image, r, spec, rescorer_spec.background_fill) for r in results),
+            strict=True,
+        )
+        views = {"box": np.stack(boxes), "region": np.stack(regions)}
+    elif rescorer_spec.features == "mask_pass":
+        width = {t.name: t.shape[-1] for t in model.inputs}["features"]
+        views = {"features": _feature_rows(results, width)}
     inputs = rescorer_inputs(
         rescorer_spec,
-        np.stack(boxes),
-        np.stack(regions),
         [r["category_id"] for r in results],
         candidate_cues(results, CUES) if rescorer_spec.cues else None,
+        **views,
     )
     # Padded to a few fixed batch shapes: `model.predict` per image costs more than the model.
     return predict_in_buckets(model, inputs, batch_buckets(batch_size)).reshape(-1)
@@ -192,6 +236,8 @@ def run_sds(
     if predictor.spec.task != "segmentation":
         raise ValueError(f"System 2 needs a segmentation model, got a {predictor.spec.task!r}")
     settings = {**DEFAULTS, **settings}
+    if rescorer is not None:
+        predictor = scoring_predictor(predictor, rescorer[1].features, rescorer[1].pooled_taps)
     coco, pool, outside = _prepare(coco_gt, raw)
     totals = _new_totals()
     output, best_kept, best_pool = [], [], []
@@ -234,27 +280,33 @@ def collect_examples(
     raw,
     positive=POSITIVE_OVERLAP,
     negative=NEGATIVE_OVERLAP,
+    features=None,
+    pooled_taps=None,
     **settings,
 ):
     """Rescorer training data from the expanded pool of a training split.
 
     Every candidate gets its predicted mask's best IoU with a ground-truth instance of
     its category; above `positive` (0.7) it is positive, below `negative` (0.5)
-    negative, between left out.
+    negative, between left out. `features` (default `rescorer.DEFAULT_FEATURES`) and
+    `pooled_taps` say which views to collect (`scoring_predictor`).
 
     Returns:
-        dict of arrays `box`, `region` (float32 `(N, H, W, 3)`), `category_ids` (int
-        `(N,)`), `cues` (float32 `(N, len(rescorer.CUES))`, `candidate_cues`),
-        `labels` (float32 `(N,)`, 0 or 1), `overlaps` (`(N,)`), and `report` (the
+        dict of arrays `category_ids` (int `(N,)`), `cues` (float32 `(N,
+        len(rescorer.CUES))`, `candidate_cues`), `labels` (float32 `(N,)`, 0 or 1),
+        `overlaps` (`(N,)`), by `features` `box` and `region` (float32 `(N, H, W, 3)`,
+        region_network) or `features` (float32 `(N, F)`, mask_pass), and `report` (the
         `run_sds` counts plus positives, negatives, ignored).
     """
-    from hckeras.sds.rescorer import CUES, candidate_cues
+    from hckeras.sds.rescorer import CUES, DEFAULT_FEATURES, candidate_cues
 
+    features = DEFAULT_FEATURES if features is None else features
+    predictor = scoring_predictor(predictor, features, pooled_taps)
     settings = {**DEFAULTS, **settings}
     coco, pool, outside = _prepare(coco_gt, raw)
     totals = _new_totals()
-    columns = {"box": [], "region": [], "category_ids": [], "cues": [], "labels": [],
-               "overlaps": []}  # fmt: skip
+    columns = {"box": [], "region": [], "features": [], "category_ids": [], "cues": [],
+               "labels": [], "overlaps": []}  # fmt: skip
     for info, image, entries, annotations in _images(coco, images_dir, pool):
         totals["images"] += 1
         results = _candidates(predictor, image, entries, settings, totals)
@@ -267,9 +319,12 @@ def collect_examples(
                 totals.setdefault("ignored", 0)
                 totals["ignored"] += 1
                 continue
-            box, region = region_crops(image, result, predictor.spec)
-            columns["box"].append(box)
-            columns["region"].append(region)
+            if features == "region_network":
+                box, region = region_crops(image, result, predictor.spec)
+                columns["box"].append(box)
+                columns["region"].append(region)
+            elif features == "mask_pass":
+                columns["features"].append(result["features"])
             columns["category_ids"].append(result["category_id"])
             columns["cues"].append(candidate_cues([result], CUES)[0])
             columns["labels"].append(float(label))
@@ -277,9 +332,15 @@ def collect_examples(
     examples = totals.pop("examples")
     warn_skipped(totals["skipped"], examples)
     size = (*predictor.spec.input_size, 3)
+    views = {}
+    if features == "region_network":
+        views["box"] = np.asarray(columns["box"], np.float32).reshape(-1, *size)
+        views["region"] = np.asarray(columns["region"], np.float32).reshape(-1, *size)
+    elif features == "mask_pass":
+        width = predictor.runner.feature_width
+        views["features"] = np.asarray(columns["features"], np.float32).reshape(-1, width)
     data = {
-        "box": np.asarray(columns["box"], np.float32).reshape(-1, *size),
-        "region": np.asarray(columns["region"], np.float32).reshape(-1, *size),
+        **views,
         "category_ids": np.asarray(columns["category_ids"], np.int64),
         "cues": np.asarray(columns["cues"], np.float32).reshape(-1, len(CUES)),
         "labels": np.asarray(columns["labels"], np.float32),
@@ -310,11 +371,15 @@ def train_rescorer(
     negative=NEGATIVE_OVERLAP,
     cues=None,
     fine_tune_region=False,
+    features=None,
+    pooled_taps=None,
     **settings,
 ):
     """Train and save a rescorer for the mask model at `mask_path` (`.keras` + spec);
     `positive` and `negative` are the overlaps of `collect_examples`; `cues` the
-    classifier's candidate cues (None: `rescorer.CUES`; () for fc7 features alone).
+    classifier's candidate cues (None: `rescorer.CUES`; () for network features alone);
+    `features` one of `rescorer.FEATURE_SOURCES` (None: `rescorer.DEFAULT_FEATURES`),
+    `pooled_taps` the mask_pass taps (None: `mask_pass.spatial_taps`).
     By default the classifier is fitted on fixed features (`train_classifier`,
     `CLASSIFIER_EPOCHS`); `fine_tune_region` trains the region network with it
     (`FINE_TUNE_EPOCHS`). `epochs` overrides either.
@@ -328,8 +393,10 @@ def train_rescorer(
     import hckeras.layers  # noqa: F401  (registers the hckeras layers for deserialization)
     from hckeras.inference.predictor import Predictor
     from hckeras.model_spec import ModelSpec, spec_path
+    from hckeras.sds.mask_pass import spatial_taps
     from hckeras.sds.rescorer import (
         CUES,
+        DEFAULT_FEATURES,
         RescorerSpec,
         adapt_normalization,
         build_rescorer,
@@ -340,6 +407,7 @@ def train_rescorer(
     )
 
     cues = CUES if cues is None else tuple(cues)
+    features = DEFAULT_FEATURES if features is None else features
     if epochs is None:
         epochs = FINE_TUNE_EPOCHS if fine_tune_region else CLASSIFIER_EPOCHS
 
@@ -348,8 +416,15 @@ def train_rescorer(
         raise FileNotFoundError(f"mask model {mask_path} is not an existing .keras file")
     mask_model = keras.saving.load_model(mask_path, compile=False, safe_mode=True)
     mask_spec = ModelSpec.load(spec_path(mask_path))
+    if features == "mask_pass" and pooled_taps is None:
+        pooled_taps = spatial_taps(mask_model, mask_spec)
+    rescorer_spec = RescorerSpec.for_mask_spec(
+        mask_spec, mask_path, cues=cues, features=features, pooled_taps=pooled_taps or ()
+    )
     predictor = Predictor(mask_model, mask_spec)
-    data = collect_examples(predictor, coco_gt, images_dir, raw, positive, negative, **settings)
+    data = collect_examples(
+        predictor, coco_gt, images_dir, raw, positive, negative, features, pooled_taps, **settings
+    )
     report = data["report"]
     if report["positives"] == 0 or report["negatives"] == 0:
         raise ValueError(
@@ -358,11 +433,11 @@ def train_rescorer(
             f"mask model {mask_path}; the rescorer needs both"
         )
     keras.utils.set_random_seed(seed)
-    rescorer_spec = RescorerSpec.for_mask_spec(mask_spec, mask_path, cues=cues)
-    model = build_rescorer(mask_model, mask_spec, cues=cues, fine_tune_region=fine_tune_region)
-    inputs = rescorer_inputs(
-        rescorer_spec, data["box"], data["region"], data["category_ids"], data["cues"]
+    model = build_rescorer(
+        mask_model, mask_spec, cues, fine_tune_region, features, rescorer_spec.pooled_taps
     )
+    views = {key: data[key] for key in ("box", "region", "features") if key in data}
+    inputs = rescorer_inputs(rescorer_spec, data["category_ids"], data["cues"], **views)
     if fine_tune_region:
         adapt_normalization(model, inputs)
         history = compile_rescorer(model, learning_rate).fit(

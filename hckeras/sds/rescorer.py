@@ -1,31 +1,40 @@
 """The region rescorer of System 2 (paper section 4.2) and its JSON sidecar.
 
-A candidate is scored from two views of its expanded box: the box crop, through the
-mask model's own backbone up to fc7 (the "detection network", frozen), and the region
-crop (the box crop with the predicted region's background masked out), through a
-*region network*: a copy of that backbone (frozen by default; `fine_tune_region=True`
-trains it with the classifier). The two fc7 vectors are concatenated, standardised
-(a `Normalization` layer adapted on the training candidates' features) and a linear
-classifier with an L2 penalty, one logistic unit per category, gives the candidate's new
-score (the paper trains an SVM on fixed features of this kind; `train_classifier` fits
-it with `model.fit` on features computed once).
+A candidate's new score is a linear classifier with an L2 penalty, one logistic unit per
+category, on standardised features (a `Normalization` layer adapted on the training
+candidates' features; the paper trains an SVM on fixed features of this kind;
+`train_classifier` fits it with `model.fit` on features computed once). The features
+come from one of three sources, `RescorerSpec.features`:
+
+- "mask_pass" (default): the box view and the region view from the mask model's own
+  pass over the box crop (`hckeras.sds.mask_pass`): its fc7 vector, and per spatial tap
+  the mean of the tap's features inside the predicted mask. No network runs beyond the
+  mask model, so rescoring costs the classifier alone.
+- "region_network" (the paper's two networks): the box crop through a frozen copy of the
+  mask model's backbone up to fc7 (the "detection network") and the region crop (the box
+  crop with the predicted region's background masked out) through a *region network*, a
+  copy of that backbone (frozen by default; `fine_tune_region=True` trains it with the
+  classifier); two more backbone passes per candidate.
+- "none": the cues alone.
 
 The paper's box network is its detector's own network, so its features carry what the
 detector knows of the box. Ours is the mask model's backbone (there is no detector
 network: the synthetic detections are simulated), so by default the classifier also
 sees two *cues* of each candidate, `CUES`: the detector's box score and the mask's
 expected IoU under its own probabilities (`hckeras.inference.mask_quality`).
-`cues=()` builds the paper's classifier on the two fc7 vectors alone.
+`cues=()` builds the classifier on the network features alone.
 
-    model = build_rescorer(mask_model, mask_spec)       # inputs: box, region, category, cues
-    train_classifier(model, [b, r, one_hot, c], labels, epochs=30)
-    save_rescorer(model, RescorerSpec.for_mask_spec(mask_spec), "runs/r/rescorer.keras")
+    model = build_rescorer(mask_model, mask_spec)       # inputs: features, category, cues
+    train_classifier(model, rescorer_inputs(spec, ids, cues, features=f), labels)
+    save_rescorer(model, RescorerSpec.for_mask_spec(mask_spec, pooled_taps=taps), path)
     model, rescorer_spec = load_rescorer("runs/r/rescorer.keras", mask_spec, "mask.keras")
 
-Inputs: `box` and `region` float32 `(B, H, W, 3)` crops in [0, 255]; `category` float32
-`(B, C)` one-hot over `RescorerSpec.category_ids`; `cues` float32 `(B, len(cues))` in
-[0, 1] (absent with `cues=()`). Output: `(B, 1)` probabilities. The graph has only
-built-in Keras layers (no Lambda), so it reloads in safe mode.
+Inputs, in this order where present (`input_names`): `box` and `region` float32
+`(B, H, W, 3)` crops in [0, 255] (region_network); `features` float32 `(B, F)`, a
+`Predictor` result's `features` under a `MaskPassRunner` (mask_pass); `category`
+float32 `(B, C)` one-hot over `RescorerSpec.category_ids`; `cues` float32
+`(B, len(cues))` in [0, 1]. Output: `(B, 1)` probabilities. The graph has only built-in
+Keras layers (no Lambda), so it reloads in safe mode.
 """
 
 import dataclasses
@@ -41,12 +50,14 @@ from hckeras.sds.region_crops import BACKGROUND_FILL
 
 FORMAT_VERSION = 1
 KIND = "region_rescorer"
-FEATURE_TAP = "fc7"
 FEATURES = "box_region_fc7"
 """Name of the layer whose output is the classifier's input (fc7 vectors and cues)."""
 L2_PENALTY = 1e-3
 CUES = ("box_score", "mask_quality")
 """The candidate cues a rescorer sees by default (`candidate_cues`)."""
+FEATURE_SOURCES = ("mask_pass", "region_network", "none")
+"""Where a rescorer's network features come from (module docstring)."""
+DEFAULT_FEATURES = "mask_pass"
 
 
 def checked_cues(cues):
@@ -69,7 +80,10 @@ class RescorerSpec:
         background_fill: value of the masked-out background in region crops.
         mask_model: file name of the mask model it was trained with (informative).
         cues: the names of the `cues` input's columns, in order (of `CUES`; empty for
-            a rescorer on the fc7 vectors alone, and in sidecars written before cues).
+            a rescorer on the network features alone, and in sidecars written before cues).
+        features: one of `FEATURE_SOURCES` ("region_network" in sidecars written
+            before the mask-pass features).
+        pooled_taps: mask_pass only: the taps averaged inside the mask, in feature order.
     """
 
     format_version: int = FORMAT_VERSION
@@ -81,6 +95,8 @@ class RescorerSpec:
     background_fill: float = BACKGROUND_FILL
     mask_model: str | None = None
     cues: tuple = ()
+    features: str = "region_network"
+    pooled_taps: tuple = ()
 
     def __post_init__(self):
         if self.format_version != FORMAT_VERSION or self.kind != KIND:
@@ -93,9 +109,20 @@ class RescorerSpec:
         if not self.category_ids:
             raise ValueError("a rescorer needs at least one category")
         object.__setattr__(self, "cues", checked_cues(self.cues))
+        object.__setattr__(self, "pooled_taps", tuple(str(t) for t in self.pooled_taps))
+        if self.features not in FEATURE_SOURCES:
+            raise ValueError(
+                f"rescorer features {self.features!r}: expected one of {list(FEATURE_SOURCES)}"
+            )
+        if self.pooled_taps and self.features != "mask_pass":
+            raise ValueError(f"pooled taps are for mask_pass features, not {self.features!r}")
+        if self.features == "none" and not self.cues:
+            raise ValueError("a rescorer without network features needs at least one cue")
 
     @classmethod
-    def for_mask_spec(cls, mask_spec, mask_model=None, cues=CUES):
+    def for_mask_spec(
+        cls, mask_spec, mask_model=None, cues=CUES, features=DEFAULT_FEATURES, pooled_taps=()
+    ):
         """The spec of a rescorer for a segmentation model's `ModelSpec`."""
         return cls(
             backbone=mask_spec.backbone,
@@ -104,15 +131,14 @@ class RescorerSpec:
             context_padding=mask_spec.context_padding,
             mask_model=None if mask_model is None else Path(mask_model).name,
             cues=cues,
+            features=features,
+            pooled_taps=pooled_taps,
         )
 
     def save(self, path):
         config = dataclasses.asdict(self)
-        config["input_size"], config["category_ids"], config["cues"] = (
-            list(self.input_size),
-            list(self.category_ids),
-            list(self.cues),
-        )
+        for key in ("input_size", "category_ids", "cues", "pooled_taps"):
+            config[key] = list(config[key])
         write_text_atomic(path, json.dumps(config, indent=2) + "\n")
 
     @classmethod
@@ -148,60 +174,74 @@ class RescorerSpec:
             )
 
 
-def _feature_layer(mask_model, mask_spec):
-    try:
-        return mask_model.get_layer(FEATURE_TAP)
-    except ValueError:
-        from hckeras.backbones import build_backbone
-
-        backbone = build_backbone(mask_spec.backbone, input_size=mask_spec.input_size[0])
-        if FEATURE_TAP not in backbone.tap_layers:
-            raise ValueError(
-                f"backbone {mask_spec.backbone!r} has no {FEATURE_TAP} tap for the rescorer"
-            ) from None
-        return mask_model.get_layer(backbone.tap_layers[FEATURE_TAP])
+def input_names(rescorer_spec):
+    """The rescorer's input names, in input order (module docstring)."""
+    names = {"region_network": ["box", "region"], "mask_pass": ["features"], "none": []}
+    names = names[rescorer_spec.features] + ["category"]
+    return names + ["cues"] if rescorer_spec.cues else names
 
 
-def build_rescorer(mask_model, mask_spec, cues=CUES, fine_tune_region=False):
+def build_rescorer(
+    mask_model,
+    mask_spec,
+    cues=CUES,
+    fine_tune_region=False,
+    features=DEFAULT_FEATURES,
+    pooled_taps=None,
+):
     """The rescoring model of a trained segmentation model.
 
     Args:
         mask_model: the mask model (`keras.Model` from crops, as saved by `train`).
         mask_spec: its `ModelSpec` (segmentation).
-        cues: names from `CUES` fed to the classifier beside the fc7 vectors, or ()
-            for the paper's classifier on the fc7 vectors alone.
-        fine_tune_region: make the region network trainable (default: frozen, so
-            the classifier trains on fixed features, `train_classifier`). The box
-            network is always frozen, as the paper's detection features are fixed.
+        cues: names from `CUES` fed to the classifier beside the network features, or
+            () for the network features alone.
+        fine_tune_region: region_network only: make the region network trainable
+            (default: frozen, so the classifier trains on fixed features,
+            `train_classifier`). The box network is always frozen, as the paper's
+            detection features are fixed.
+        features: one of `FEATURE_SOURCES`.
+        pooled_taps: mask_pass only: the taps averaged inside the mask (default:
+            `mask_pass.spatial_taps`); the spec must list the same.
 
     Returns:
         uncompiled `keras.Model` (see the module docstring); `compile_rescorer` compiles.
     """
     import keras
 
+    from hckeras.sds.mask_pass import BOX_TAP, MaskPassRunner, tap_layer
+
     if mask_spec.task != "segmentation":
         raise ValueError(f"the rescorer needs a segmentation model, got a {mask_spec.task!r} one")
-    feature = _feature_layer(mask_model, mask_spec).output
-    source = keras.Model(mask_model.input, feature, name="box_network_source")
-    box_network = keras.models.clone_model(source)
-    box_network.set_weights(source.get_weights())
-    box_network.name = "box_network"
-    box_network.trainable = False
-    region_network = keras.models.clone_model(source)
-    region_network.set_weights(source.get_weights())
-    region_network.name = "region_network"
-    region_network.trainable = fine_tune_region
-    shape = (*mask_spec.input_size, 3)
-    box = keras.Input(shape, name="box")
-    region = keras.Input(shape, name="region")
+    spec = RescorerSpec.for_mask_spec(mask_spec, cues=checked_cues(cues), features=features)
+    if fine_tune_region and features != "region_network":
+        raise ValueError(f"fine_tune_region trains the region network; {features!r} has none")
     num_categories = len(mask_spec.layout.category_ids)
     category = keras.Input((num_categories,), name="category")
-    inputs, features = [box, region, category], [box_network(box), region_network(region)]
-    if checked_cues(cues):
-        inputs.append(keras.Input((len(cues),), name="cues"))
-        features.append(inputs[-1])
-    features = keras.layers.Concatenate(name=FEATURES)(features)
-    return keras.Model(inputs, _classify(features, category), name="region_rescorer")
+    inputs, parts = [], []
+    if features == "region_network":
+        feature = tap_layer(mask_model, mask_spec, BOX_TAP).output
+        source = keras.Model(mask_model.input, feature, name="box_network_source")
+        shape = (*mask_spec.input_size, 3)
+        for name, trainable in (("box", False), ("region", fine_tune_region)):
+            network = keras.models.clone_model(source)
+            network.set_weights(source.get_weights())
+            network.name, network.trainable = f"{name}_network", trainable
+            inputs.append(keras.Input(shape, name=name))
+            parts.append(network(inputs[-1]))
+    elif features == "mask_pass":
+        width = MaskPassRunner(mask_model, mask_spec, pooled_taps).feature_width
+        inputs.append(keras.Input((width,), name="features"))
+        parts.append(inputs[-1])
+    inputs.append(category)
+    if spec.cues:
+        inputs.append(keras.Input((len(spec.cues),), name="cues"))
+        parts.append(inputs[-1])
+    if len(parts) > 1:
+        joined = keras.layers.Concatenate(name=FEATURES)(parts)
+    else:
+        joined = keras.layers.Identity(name=FEATURES)(parts[0])
+    return keras.Model(inputs, _classify(joined, category), name="region_rescorer")
 
 
 def _classify(features, category, layers=None):
@@ -256,17 +296,21 @@ def train_classifier(model, inputs, labels, epochs=30, batch_size=32, learning_r
     """
     import keras
 
-    if model.get_layer("region_network").trainable:
+    names = [tensor.name for tensor in model.inputs]
+    if "region" in names and model.get_layer("region_network").trainable:
         raise ValueError("train_classifier needs a frozen region network; fit the model itself")
     features = adapt_normalization(model, inputs)
     normalization = model.get_layer("feature_normalization")
-    feature_input = keras.Input((features.shape[1],), name="features")
-    category = keras.Input((inputs[2].shape[1],), name="category")
+    feature_input = keras.Input((features.shape[1],), name="all_features")
+    one_hot_rows = inputs[names.index("category")]
+    category = keras.Input((one_hot_rows.shape[1],), name="category")
     layers = (normalization, model.get_layer("category_logits"))
     head = keras.Model([feature_input, category], _classify(feature_input, category, layers))
     compile_rescorer(head, learning_rate)
     labels = np.asarray(labels, np.float32).reshape(-1, 1)
-    return head.fit([features, inputs[2]], labels, epochs=epochs, batch_size=batch_size, verbose=0)
+    return head.fit(
+        [features, one_hot_rows], labels, epochs=epochs, batch_size=batch_size, verbose=0
+    )
 
 
 def candidate_cues(results, cues):
@@ -335,21 +379,31 @@ def load_rescorer(path, mask_spec=None, mask_path="the mask model"):
     if model.name != "region_rescorer":
         raise ValueError(f"{path} holds model {model.name!r}, not a region rescorer")
     widths = {tensor.name: tensor.shape[-1] for tensor in model.inputs}
-    if widths.get("cues", 0) != len(rescorer_spec.cues):
+    cues = widths.get("cues", 0)
+    if list(widths) != input_names(rescorer_spec) or cues != len(rescorer_spec.cues):
         raise ValueError(
-            f"{path} has inputs {list(widths)} ({widths.get('cues', 0)} cues) but its sidecar "
-            f"lists cues {list(rescorer_spec.cues)}: the two files do not belong together"
+            f"{path} has inputs {list(widths)} ({cues} cues) but its sidecar lists "
+            f"{rescorer_spec.features} features and cues {list(rescorer_spec.cues)}: the two "
+            "files do not belong together"
         )
     return model, rescorer_spec
 
 
-def rescorer_inputs(rescorer_spec, box, region, category_ids, cues):
-    """The model's inputs, in its input order: `box`, `region` float32 `(N, H, W, 3)`,
-    the one-hot `(N, C)` of `category_ids`, and, where the spec has cues, its columns
-    of `cues`, float32 `(N, len(CUES))` (`candidate_cues(results, CUES)`; unused, and
-    may be None, for a spec without cues)."""
-    inputs = [box, region, one_hot(category_ids, rescorer_spec)]
-    if rescorer_spec.cues:
-        columns = [CUES.index(name) for name in rescorer_spec.cues]
-        inputs.append(np.asarray(cues, np.float32)[:, columns])
+def rescorer_inputs(rescorer_spec, category_ids, cues=None, box=None, region=None, features=None):
+    """The model's inputs, in its input order (`input_names`): `box`, `region` float32
+    `(N, H, W, 3)` (region_network), `features` float32 `(N, F)` (mask_pass), the
+    one-hot `(N, C)` of `category_ids`, and, where the spec has cues, its columns of
+    `cues`, float32 `(N, len(CUES))` (`candidate_cues(results, CUES)`)."""
+    given = {"box": box, "region": region, "features": features, "cues": cues}
+    inputs = []
+    for name in input_names(rescorer_spec):
+        if name == "category":
+            inputs.append(one_hot(category_ids, rescorer_spec))
+        elif given[name] is None:
+            raise ValueError(f"a {rescorer_spec.features} rescorer needs its {name!r} input")
+        elif name == "cues":
+            columns = [CUES.index(cue) for cue in rescorer_spec.cues]
+            inputs.append(np.asarray(cues, np.float32)[:, columns])
+        else:
+            inputs.append(given[name])
     return inputs

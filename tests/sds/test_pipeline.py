@@ -8,7 +8,7 @@ import pytest
 
 from hckeras.cli.main import main
 from hckeras.inference.predictor import load_predictor
-from hckeras.sds.pipeline import collect_examples, rescore, run_sds
+from hckeras.sds.pipeline import collect_examples, rescore, run_sds, scoring_predictor
 from hckeras.sds.raw_pool import read_raw_pool
 
 
@@ -23,17 +23,33 @@ def _paths(rect_dataset):
 
 def test_training_examples_are_labelled_by_mask_overlap(predictor, rect_dataset):
     gt, images, raw = _paths(rect_dataset)
-    data = collect_examples(predictor, gt, images, raw)
+    data = collect_examples(predictor, gt, images, raw, features="region_network")
     # Per image the pool is A (IoU 1: positive), C (0.58: ignored), D (1/3: negative).
     np.testing.assert_allclose(data["overlaps"], [1, 1 / 3, 1, 1 / 3])
     assert data["labels"].tolist() == [1, 0, 1, 0]
     assert data["category_ids"].tolist() == [1, 1, 1, 1]
     assert data["box"].shape == data["region"].shape == (4, 32, 32, 3)
+    assert "features" not in data
     report = data["report"]
     assert (report["raw"], report["kept"], report["added"], report["pool"]) == (8, 4, 2, 6)
     assert (report["positives"], report["negatives"], report["ignored"]) == (2, 2, 2)
     # The candidate's mask is its whole box, so the region crop is the box crop.
     np.testing.assert_array_equal(data["box"], data["region"])
+
+
+def test_mask_pass_examples_are_the_box_networks_fc7_and_tap_means(predictor, rect_dataset):
+    import keras
+
+    gt, images, raw = _paths(rect_dataset)
+    data = collect_examples(predictor, gt, images, raw, pooled_taps=("conv4",))
+    plain = collect_examples(predictor, gt, images, raw, features="region_network")
+    assert "box" not in data and data["features"].shape == (4, 32 + 16)
+    np.testing.assert_array_equal(data["labels"], plain["labels"])
+    # Its first columns are what the paper's (frozen) box network computes on the box crop.
+    model = predictor.runner.model
+    box_network = keras.Model(model.input, model.get_layer("fc7").output)
+    fc7 = box_network.predict(plain["box"], verbose=0)
+    np.testing.assert_allclose(data["features"][:, :32], fc7, rtol=1e-5, atol=1e-6)
 
 
 def test_label_overlaps_are_options(predictor, rect_dataset):
@@ -71,14 +87,19 @@ def test_system_2_without_rescorer_keeps_the_best_region(predictor, rect_dataset
     assert [r["score"] for r in results] == [0.9, 0.5, 0.9, 0.5]
 
 
-def test_rescored_results_carry_the_rescorer_scores(predictor, rect_dataset, make_mask_spec):
+@pytest.mark.parametrize("features", ["mask_pass", "region_network", "none"])
+def test_rescored_results_carry_the_rescorer_scores(
+    predictor, rect_dataset, make_mask_spec, features
+):
     import keras
 
-    from hckeras.sds.rescorer import RescorerSpec, build_rescorer
+    from hckeras.sds.rescorer import CUES, RescorerSpec, build_rescorer
 
     keras.utils.set_random_seed(0)
-    model = build_rescorer(predictor.runner.model, make_mask_spec())
-    rescorer = (model, RescorerSpec.for_mask_spec(make_mask_spec()))
+    taps = ("conv4",) if features == "mask_pass" else ()
+    spec = RescorerSpec.for_mask_spec(make_mask_spec(), features=features, pooled_taps=taps)
+    model = build_rescorer(predictor.runner.model, make_mask_spec(), CUES, False, features, taps)
+    rescorer = (model, spec)
     gt, images, raw = _paths(rect_dataset)
     results, counts = run_sds(predictor, gt, images, raw, rescorer=rescorer)
     assert counts["final"] == len(results) >= 2
@@ -86,7 +107,8 @@ def test_rescored_results_carry_the_rescorer_scores(predictor, rect_dataset, mak
 
     image = load_image(images / "images" / "000001.png")
     pool = [r for r in read_raw_pool(raw) if r["image_id"] == 1]
-    expected = rescore(rescorer, image, predictor.predict(image, pool), predictor.spec)
+    candidates = scoring_predictor(predictor, features, taps).predict(image, pool)
+    expected = rescore(rescorer, image, candidates, predictor.spec)
     first = [r for r in results if r["image_id"] == 1]
     assert {r["box_score"] for r in first} <= {0.9, 0.8, 0.6, 0.5}
     for entry in first:
@@ -205,3 +227,34 @@ def test_cli_mask_scoring_is_the_alternative_to_a_rescorer(
     rescore = ["--rescore", str(tmp_path / "r.keras"), "--scoring", "mask"]
     assert main([*args, "--out", str(out), *rescore]) == 2
     assert "--rescore gives the scores" in capsys.readouterr().err
+
+
+def test_cli_trains_each_kind_of_rescorer_and_rejects_contradictions(
+    mask_model_path, rect_dataset, tmp_path, capsys
+):
+    from hckeras.sds.rescorer import load_rescorer
+
+    gt, _, raw = _paths(rect_dataset)
+    train = ["train-rescorer", "--model", str(mask_model_path), "--raw-detections", str(raw)]
+    train += ["--gt", str(gt), "--epochs", "1"]
+    for extra, names in (
+        (["--pooled-taps", "conv4,pool2"], ["features", "category", "cues"]),
+        (["--features", "region_network", "--cues", "none"], ["box", "region", "category"]),
+        (["--features", "none", "--cues", "mask_quality"], ["category", "cues"]),
+    ):
+        out = tmp_path / f"{len(names)}_{extra[1]}.keras"
+        assert main([*train, "--out", str(out), *extra]) == 0
+        model, spec = load_rescorer(out)
+        assert [t.name for t in model.inputs] == names
+    assert spec.features == "none" and spec.cues == ("mask_quality",)
+    mask_pass = load_rescorer(tmp_path / "3_conv4,pool2.keras")[1]
+    assert mask_pass.features == "mask_pass" and mask_pass.pooled_taps == ("conv4", "pool2")
+    capsys.readouterr()
+    for extra, message in (
+        (["--fine-tune-region"], "add --features region_network"),
+        (["--features", "none", "--cues", "none"], "--cues none leaves nothing"),
+        (["--features", "none", "--pooled-taps", "conv4"], "--pooled-taps is for --features"),
+        (["--pooled-taps", "conv9"], "backbone 'tiny' has no 'conv9' tap"),
+    ):
+        assert main([*train, "--out", str(tmp_path / "bad.keras"), *extra]) == 2
+        assert message in capsys.readouterr().err

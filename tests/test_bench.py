@@ -89,3 +89,33 @@ def test_shards_bench_times_both_pipelines_on_the_same_samples(tmp_path):
     line = format_shards_report(results)
     assert f"{2 * instances} samples" in line
     assert f"cached {results['cached_samples_per_cpu_s']:.0f} ({results['speedup']:.1f}x)" in line
+
+
+def test_edge_latency_models_take_the_taps_given():
+    pytest.importorskip("ai_edge_litert")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("LiteRT export needs the TensorFlow backend")
+    from hckeras.bench.edge_latency import build_models
+    from hckeras.cli.train import parse_taps
+    from hckeras.export.profile import profile_tflite
+
+    taps = parse_taps("fc7:1,conv4:1")
+    assert taps == {"fc7": 1, "conv4": 1}
+    default = build_models("tiny", 32, 16, 2, ["fp32"], keypoints=3)
+    given = build_models("tiny", 32, 16, 2, ["fp32"], keypoints=3, taps=taps)
+    assert (
+        set(given)
+        == set(default)
+        == {
+            (f"tiny {label}", "fp32")
+            for label in ("mask, all maps", "mask, one category", "keypoints (3 maps)", "backbone")
+        }
+    )
+    for label in ("mask, all maps", "keypoints (3 maps)"):
+        key = (f"tiny {label}", "fp32")
+        # The default taps upsample pool2's and conv4's scores; these only conv4's.
+        resizes = [profile_tflite(models[key]).ops.count("RESIZE_BILINEAR") for models in
+                   (default, given)]  # fmt: skip
+        assert resizes == [2, 1]

@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from hckeras.cli.train import parse_taps
+
 
 def _data_statistics(model, crops):
     import keras
@@ -74,11 +76,12 @@ def _time(models, rounds, runs):
     return {name: min(values) for name, values in medians.items()}
 
 
-def build_models(backbone, input_size, output_size, maps, variants, keypoints=0):
+def build_models(backbone, input_size, output_size, maps, variants, keypoints=0, taps=None):
     """`{(model label, variant): .tflite bytes}` for one backbone: the mask model with
     every category's maps ("mask, all maps"), its category-conditional model ("mask,
     one category"), a keypoint model with `keypoints` maps of one category (if > 0),
-    and the bare backbone."""
+    and the bare backbone. `taps` (tap name -> neighbourhood size) replaces the
+    backbone's default taps in every hypercolumn model."""
     import keras
 
     from hckeras import build_hypercolumn_model
@@ -93,7 +96,12 @@ def build_models(backbone, input_size, output_size, maps, variants, keypoints=0)
 
     def hypercolumn(num_maps):
         model = build_hypercolumn_model(
-            backbone, grid_size=5, num_maps=num_maps, output_size=output_size, input_size=size
+            backbone,
+            taps=taps,
+            grid_size=5,
+            num_maps=num_maps,
+            output_size=output_size,
+            input_size=size,
         )
         _data_statistics(model, crops)
         return model
@@ -176,6 +184,12 @@ def main(argv=None):
     parser.add_argument("--maps", type=int, default=3, help="mask categories (one map each)")
     parser.add_argument("--keypoints", type=int, default=0, help="keypoint maps (0: none)")
     parser.add_argument("--variants", default="fp32,int8,qat")
+    parser.add_argument(
+        "--taps",
+        type=parse_taps,
+        help="taps of every hypercolumn model, e.g. fc7:1,stride16:1,stride8:1 "
+        "(default: each backbone's)",
+    )
     parser.add_argument("--peers", nargs="*", default=[], help=".tflite files timed alongside")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
@@ -190,6 +204,7 @@ def main(argv=None):
                 args.maps,
                 args.variants.split(","),
                 args.keypoints,
+                args.taps,
             )
         )
     for peer in args.peers:
@@ -197,7 +212,7 @@ def main(argv=None):
     results = measure(models, args.rounds, args.runs)
     title = (
         f"{', '.join(args.backbones)}, {args.input_size} px, S {args.output_size}, "
-        f"{args.maps} mask categories, 1 thread, XNNPACK"
+        f"{args.maps} mask categories, taps {args.taps or 'default'}, 1 thread, XNNPACK"
     )
     print(format_results(results, title))
     return 0

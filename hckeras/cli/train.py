@@ -3,7 +3,7 @@
 import json
 
 
-def _taps(text):
+def parse_taps(text):
     """`fc7:1,conv4:1,pool2:3` -> {"fc7": 1, "conv4": 1, "pool2": 3}."""
     taps = {}
     for item in text.split(","):
@@ -62,7 +62,9 @@ def register(subparsers):
         help="tiny (default), vgg16, alexnet, mobilenet_v3_small, mobilenet_v3_large, and their "
         "_minimalistic variants",
     )
-    parser.add_argument("--taps", type=_taps, help="e.g. fc7:1,conv4:1,pool2:3 (default: paper's)")
+    parser.add_argument(
+        "--taps", type=parse_taps, help="e.g. fc7:1,conv4:1,pool2:3 (default: paper's)"
+    )
     parser.add_argument("--grid", type=int, help="K of the K x K classifier grid (default 5)")
     parser.add_argument("--output-size", type=int, help="heatmap side S (default 50)")
     parser.add_argument("--input-size", type=int, help="crop side (backbones that allow it)")

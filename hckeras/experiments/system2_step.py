@@ -29,13 +29,15 @@ def _timed(function, *args, **kwargs):
 
 def _best_times(methods, repeats=TIMING_REPEATS):
     """`(results, seconds)` of `{name: function}`: each function's last result and its
-    fastest wall time over `repeats` interleaved runs."""
-    results, seconds = {}, {name: [] for name in methods}
-    for _ in range(repeats):
-        for name, function in methods.items():
-            results[name], took = _timed(function)
+    fastest wall time over `repeats` interleaved runs, the order rotated every round so
+    that no function always runs after the same one."""
+    names = list(methods)
+    results, seconds = {}, {name: [] for name in names}
+    for round_ in range(repeats):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            results[name], took = _timed(methods[name])
             seconds[name].append(took)
-    return results, {name: min(times) for name, times in seconds.items()}
+    return {name: results[name] for name in names}, {n: min(t) for n, t in seconds.items()}
 
 
 def _described(rescorer_spec):

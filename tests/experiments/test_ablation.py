@@ -125,3 +125,17 @@ def test_the_paper_suite_runs_both_sds_systems_unless_told_otherwise():
     assert sds_systems("paper", system1=False) == ["system2"]
     assert sds_systems("demo") == []
     assert sds_systems("demo", system2=True) == ["system2"]
+
+
+def test_system2_times_are_the_best_of_rotated_rounds(monkeypatch):
+    from hckeras.experiments import system2_step
+
+    order, clock = [], iter(range(100))
+    monkeypatch.setattr(system2_step.time, "perf_counter", lambda: next(clock) ** 2)
+    methods = {name: (lambda name=name: order.append(name) or name.upper()) for name in "abc"}
+    results, seconds = system2_step._best_times(methods, repeats=3)
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    assert results == {"a": "A", "b": "B", "c": "C"}
+    # Run k starts at k*k*4 and ends at (2k+1)^2: it takes 4k + 1 "seconds"; a's fastest is
+    # its first run (k = 0), b's its first (k = 1), c's its first (k = 2).
+    assert seconds == {"a": 1, "b": 5, "c": 9}

@@ -51,7 +51,8 @@ from hckeras.sds.region_crops import BACKGROUND_FILL
 FORMAT_VERSION = 1
 KIND = "region_rescorer"
 FEATURES = "box_region_fc7"
-"""Name of the layer whose output is the classifier's input (fc7 vectors and cues)."""
+"""Name of the layer whose output is the classifier's input (network features and cues;
+the name is from the two-network rescorer, kept so that saved rescorers still load)."""
 L2_PENALTY = 1e-3
 CUES = ("box_score", "mask_quality")
 """The candidate cues a rescorer sees by default (`candidate_cues`)."""

@@ -258,3 +258,21 @@ def test_cli_trains_each_kind_of_rescorer_and_rejects_contradictions(
     ):
         assert main([*train, "--out", str(tmp_path / "bad.keras"), *extra]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_mask_pass_rescoring_needs_the_keras_model_and_features_of_its_width(
+    predictor, make_mask_spec
+):
+    from hckeras.inference.predictor import Predictor
+    from hckeras.sds.rescorer import RescorerSpec, build_rescorer
+
+    spec = make_mask_spec()
+    boxes = Predictor(lambda crops: np.ones((len(crops), 8, 8, 2), "float32"), spec)
+    assert scoring_predictor(boxes, "region_network") is boxes
+    with pytest.raises(ValueError, match="reads the Keras mask model's fc7 .* FunctionRunner"):
+        scoring_predictor(boxes, "mask_pass")
+    model = build_rescorer(predictor.runner.model, spec)  # fc7 alone: 32 features
+    rescorer = (model, RescorerSpec.for_mask_spec(spec))
+    result = {"category_id": 1, "score": 0.9, "mask_quality": 1.0, "features": np.ones(3)}
+    with pytest.raises(ValueError, match="carry 3 mask-pass features but the rescorer takes 32"):
+        rescore(rescorer, np.zeros((8, 8, 3)), [result], spec)

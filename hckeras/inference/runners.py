@@ -47,6 +47,14 @@ def batch_buckets(batch_size):
     return tuple(sorted({-(-batch_size // 2**k) for k in range(BUCKETS)}))
 
 
+def checked_crops(crops):
+    """`crops` as float32, `ValueError` unless `(B, H, W, 3)`."""
+    crops = np.asarray(crops, dtype=np.float32)
+    if crops.ndim != 4 or crops.shape[-1] != 3:
+        raise ValueError(f"crops must be (B, H, W, 3), got shape {crops.shape}")
+    return crops
+
+
 def predict_in_buckets(model, inputs, batch_sizes):
     """`model.predict_on_batch` over float32 arrays `inputs` (one per model input, equal
     first dimensions), each call padded with zero rows to the next of `batch_sizes`
@@ -121,10 +129,7 @@ class KerasRunner:
         self.batch_sizes = batch_buckets(batch_size)
 
     def __call__(self, crops):
-        crops = np.asarray(crops, dtype=np.float32)
-        if crops.ndim != 4 or crops.shape[-1] != 3:
-            raise ValueError(f"crops must be (B, H, W, 3), got shape {crops.shape}")
-        return predict_in_buckets(self.model, [crops], self.batch_sizes)
+        return predict_in_buckets(self.model, [checked_crops(crops)], self.batch_sizes)
 
 
 class FunctionRunner:

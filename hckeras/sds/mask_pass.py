@@ -21,42 +21,29 @@ masked out. The mask model's pass over the same box crop already holds both view
 
 import numpy as np
 
+from hckeras.sds.tap_layers import tap_layers
+
 BOX_TAP = "fc7"
 """The tap whose vector is the box view (the paper's fc7 features)."""
-
-
-def tap_layer(mask_model, mask_spec, tap):
-    """The layer of `mask_model` that is `tap` of its backbone (by name, else through
-    the backbone's `tap_layers`); `ValueError` naming the tap if it has none."""
-    try:
-        return mask_model.get_layer(tap)
-    except ValueError:
-        from hckeras.backbones import build_backbone
-
-        backbone = build_backbone(mask_spec.backbone, input_size=mask_spec.input_size[0])
-        if tap not in backbone.tap_layers:
-            raise ValueError(
-                f"backbone {mask_spec.backbone!r} has no {tap!r} tap (taps: "
-                f"{', '.join(backbone.tap_layers)})"
-            ) from None
-        try:
-            return mask_model.get_layer(backbone.tap_layers[tap])
-        except ValueError:
-            raise ValueError(
-                f"mask model {mask_model.name!r} has no layer {backbone.tap_layers[tap]!r} "
-                f"(the {tap!r} tap of {mask_spec.backbone!r})"
-            ) from None
 
 
 def spatial_taps(mask_model, mask_spec):
     """The taps of `mask_spec.taps` whose feature maps are larger than 1 x 1, in spec
     order: the default pooled taps of the region view."""
-    taps = []
-    for tap in mask_spec.taps:
-        shape = tap_layer(mask_model, mask_spec, tap).output.shape
-        if len(shape) == 4 and tuple(shape[1:3]) != (1, 1):
-            taps.append(tap)
-    return tuple(taps)
+    layers = tap_layers(mask_model, mask_spec, mask_spec.taps)
+    return tuple(
+        tap
+        for tap, layer in layers.items()
+        if len(layer.output.shape) == 4 and tuple(layer.output.shape[1:3]) != (1, 1)
+    )
+
+
+def feature_width(mask_model, mask_spec, pooled_taps):
+    """F, the length of a candidate's mask-pass features: the fc7 vector's and each
+    pooled tap's channels (from the layers' shapes; nothing is built or run)."""
+    layers = tap_layers(mask_model, mask_spec, [BOX_TAP, *pooled_taps])
+    box = int(np.prod(layers.pop(BOX_TAP).output.shape[1:]))
+    return box + sum(int(layer.output.shape[-1]) for layer in layers.values())
 
 
 def mask_pass_model(mask_model, mask_spec, pooled_taps):
@@ -74,11 +61,11 @@ def mask_pass_model(mask_model, mask_spec, pooled_taps):
 
         graph = probability_model(mask_model)
     probabilities = graph.output
-    box_tap = tap_layer(mask_model, mask_spec, BOX_TAP).output
-    box = keras.layers.Flatten(name="box_features")(box_tap)
+    layers = tap_layers(mask_model, mask_spec, [BOX_TAP, *pooled_taps])
+    box = keras.layers.Flatten(name="box_features")(layers.pop(BOX_TAP).output)
     outputs = [probabilities, box]
-    for tap in pooled_taps:
-        features = tap_layer(mask_model, mask_spec, tap).output
+    for tap, layer in layers.items():
+        features = layer.output
         if len(features.shape) != 4:
             raise ValueError(f"tap {tap!r} of mask model {mask_model.name!r} is not a feature map")
         pooled = MaskedAveragePooling(name=f"{tap}_region_mean")([features, probabilities])
@@ -117,16 +104,14 @@ class MaskPassRunner:
         self.model = mask_pass_model(mask_model, mask_spec, self.pooled_taps)
         self.input_size = tuple(self.model.inputs[0].shape[1:3])
         self.num_categories = self.model.outputs[0].shape[-1]
-        self.feature_width = sum(output.shape[-1] for output in self.model.outputs[1:])
+        self.feature_width = feature_width(mask_model, mask_spec, self.pooled_taps)
         self.batch_sizes = batch_buckets(batch_size)
         self.max_batch_size = self.batch_sizes[-1]
 
     def __call__(self, crops):
-        from hckeras.inference.runners import predict_in_buckets
+        from hckeras.inference.runners import checked_crops, predict_in_buckets
 
-        crops = np.asarray(crops, dtype=np.float32)
-        if crops.ndim != 4 or crops.shape[-1] != 3:
-            raise ValueError(f"crops must be (B, H, W, 3), got shape {crops.shape}")
+        crops = checked_crops(crops)
         probabilities, box, *pooled = predict_in_buckets(self.model, [crops], self.batch_sizes)
         box = np.repeat(box[:, None, :], self.num_categories, axis=1)
         return probabilities, np.concatenate([box, *pooled], axis=-1)

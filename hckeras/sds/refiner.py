@@ -32,6 +32,7 @@ from hckeras.models.hypercolumn_model import (
     COARSE_SIZE,
     takes_candidates,
 )
+from hckeras.sds.tap_layers import tap_layers
 
 REFINER_NAME = "region_refiner"
 REFINER_GRID = 10
@@ -61,18 +62,6 @@ def resample_grid_classifiers(values, num_maps, source_grid, target_grid):
     split = values.reshape(*values.shape[:-1], num_maps, source_grid**2)
     moved = np.einsum("...mc,kc->...mk", split, weights)
     return moved.reshape(*values.shape[:-1], num_maps * target_grid**2).astype(values.dtype)
-
-
-def _tap_layers(mask_model, mask_spec):
-    """Paper tap name -> layer name in the mask model (tiny and AlexNet use the paper's
-    names; the others are looked up in a freshly built backbone of the same kind)."""
-    names = {layer.name for layer in mask_model.layers}
-    if all(tap in names for tap in mask_spec.taps):
-        return {tap: tap for tap in mask_spec.taps}
-    from hckeras.backbones import build_backbone
-
-    backbone = build_backbone(mask_spec.backbone, input_size=mask_spec.input_size[0])
-    return {tap: backbone.tap_layers[tap] for tap in mask_spec.taps}
 
 
 def _tap_scales(mask_model, mask_spec):
@@ -111,12 +100,13 @@ def build_refiner(mask_model, mask_spec, grid_size=None):
         raise ValueError(f"model {mask_model.name!r} is already a refiner")
     if grid_size is None:
         grid_size = min(REFINER_GRID, mask_spec.output_size)
+    taps = tap_layers(mask_model, mask_spec, mask_spec.taps)
     source = keras.models.clone_model(mask_model)
     source.set_weights(mask_model.get_weights())
     backbone = Backbone(
         name=mask_spec.backbone,
         model=source,
-        tap_layers=_tap_layers(mask_model, mask_spec),
+        tap_layers={tap: layer.name for tap, layer in taps.items()},
         default_taps=dict(mask_spec.taps),
     )
     num_maps = mask_spec.layout.num_maps

@@ -210,7 +210,8 @@ def build_rescorer(
     """
     import keras
 
-    from hckeras.sds.mask_pass import BOX_TAP, MaskPassRunner, tap_layer
+    from hckeras.sds.mask_pass import BOX_TAP, feature_width, spatial_taps
+    from hckeras.sds.tap_layers import tap_layers
 
     if mask_spec.task != "segmentation":
         raise ValueError(f"the rescorer needs a segmentation model, got a {mask_spec.task!r} one")
@@ -221,7 +222,7 @@ def build_rescorer(
     category = keras.Input((num_categories,), name="category")
     inputs, parts = [], []
     if features == "region_network":
-        feature = tap_layer(mask_model, mask_spec, BOX_TAP).output
+        feature = tap_layers(mask_model, mask_spec, [BOX_TAP])[BOX_TAP].output
         source = keras.Model(mask_model.input, feature, name="box_network_source")
         shape = (*mask_spec.input_size, 3)
         for name, trainable in (("box", False), ("region", fine_tune_region)):
@@ -231,7 +232,9 @@ def build_rescorer(
             inputs.append(keras.Input(shape, name=name))
             parts.append(network(inputs[-1]))
     elif features == "mask_pass":
-        width = MaskPassRunner(mask_model, mask_spec, pooled_taps).feature_width
+        if pooled_taps is None:
+            pooled_taps = spatial_taps(mask_model, mask_spec)
+        width = feature_width(mask_model, mask_spec, pooled_taps)
         inputs.append(keras.Input((width,), name="features"))
         parts.append(inputs[-1])
     inputs.append(category)

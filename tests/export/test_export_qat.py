@@ -21,7 +21,11 @@ def test_twin_equals_the_keras3_model(head):
     x = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
     folded = {"fc6_bn", "fc7_bn"}  # batch norms after Dense are folded into it
     expected = [layer.name for layer in float_model.layers if layer.name not in folded]
+    # Rescaling(1/127.5, offset=-1) becomes a constant multiply and a constant add.
+    expected.append("rescale_scale")
     assert sorted(layer.name for layer in twin.layers) == sorted(expected)
+    kinds = {layer.name: type(layer).__name__ for layer in twin.layers}
+    assert (kinds["rescale_scale"], kinds["rescale"]) == ("MultiplyConstant", "AddConstant")
     np.testing.assert_allclose(twin(x).numpy(), float_model(x).numpy(), atol=1e-6)
 
 

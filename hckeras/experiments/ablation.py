@@ -139,6 +139,22 @@ def oracle_scores(data, tasks, context_padding):
     return scores
 
 
+def selected_systems(suite, experiments, system1=None, system2=None):
+    """`sds_systems` for a selection of a suite's experiments: the suite's default
+    steps are dropped when no selected experiment segments (`--only keypoints_...`);
+    a step asked for by flag is then an error, raised before any training."""
+    systems = sds_systems(suite, system1, system2)
+    if any(e.get("task", "segmentation") == "segmentation" for e in experiments):
+        return systems
+    asked = [name for name in systems if {"system1": system1, "system2": system2}[name]]
+    if asked:
+        raise ValueError(
+            f"{asked} need a segmentation experiment; the selected experiments of suite "
+            f"{suite!r} have none"
+        )
+    return []
+
+
 def sds_systems(suite, system1=None, system2=None):
     """The SDS steps a suite runs: each flag True or False, or None for the suite's
     default (`SDS_SYSTEMS`).
@@ -187,6 +203,7 @@ def run_suite(
             valid = ", ".join(e["name"] for e in experiments)
             raise ValueError(f"suite {suite!r} has no experiments {unknown}; valid: {valid}")
         experiments = [e for e in experiments if e["name"] in only]
+    systems = selected_systems(suite, experiments, system1, system2)
     sizes = SUITE_DATA[suite]
     train_images = sizes["train_images"] if train_images is None else train_images
     val_images = sizes["val_images"] if val_images is None else val_images
@@ -213,11 +230,8 @@ def run_suite(
             for r in export_rows
             if r.variant in export_variants and not (r.exported and r.validated)
         ]
-    systems = sds_systems(suite, system1, system2)
     if systems:
         segmentation = [r for r in rows if r["task"] == "segmentation"]
-        if not segmentation:
-            raise ValueError(f"{systems} need a segmentation experiment; suite {suite!r} has none")
         model_path = Path(segmentation[0]["run_dir"]) / "model.keras"
         summary = {"experiments": rows, "oracle": oracle}
         for name in systems:

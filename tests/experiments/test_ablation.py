@@ -127,6 +127,18 @@ def test_the_paper_suite_runs_both_sds_systems_unless_told_otherwise():
     assert sds_systems("demo", system2=True) == ["system2"]
 
 
+def test_a_selection_without_segmentation_drops_the_default_sds_steps(tmp_path):
+    from hckeras.experiments.ablation import SUITES, run_suite, selected_systems
+
+    keypoints = [e for e in SUITES["paper"] if e["name"] == "keypoints_hypercolumn"]
+    assert selected_systems("paper", keypoints) == []
+    assert selected_systems("paper", SUITES["paper"]) == ["system1", "system2"]
+    # Asked for by flag, it is an error before any data is generated or model trained.
+    with pytest.raises(ValueError, match=r"\['system2'\] need a segmentation experiment"):
+        run_suite("paper", tmp_path, only=["keypoints_hypercolumn"], system1=False, system2=True)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_system2_times_are_the_best_of_rotated_rounds(monkeypatch):
     from hckeras.experiments import system2_step
 

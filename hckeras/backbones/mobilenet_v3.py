@@ -1,9 +1,16 @@
 """MobileNetV3 Small / Large (keras.applications) with hypercolumn taps.
 
-Taps: `stride8` and `stride16` are the last feature maps at 1/8 and 1/16 of the
-input (found from the graph, since keras names many of these layers by a global
-counter), and `fc7` is the pooled global feature after the 1x1 `conv_2` layer
-with its hard-swish, the network's stand-in for a fully connected layer.
+Taps: `stride8` and `stride16` are the outputs of the last inverted-residual
+block at 1/8 and 1/16 of the input (its residual add, or its projection's batch
+norm: 24 and 48 channels in Small, 40 and 112 in Large), where LR-ASPP and
+DeepLabV3 tap MobileNetV3 too. `stride8_expanded` and `stride16_expanded` are the
+last feature maps at those strides, the next block's expansion (96 and 288
+channels in Small), the taps before 2026-12-03: a neighbourhood classifier on them
+costs 4-6x the multiply-adds (the Small keypoint model's stride-8 3x3 tap conv
+was ~290 M of them against the backbone's ~60 M). `fc7` is the pooled global
+feature after the 1x1 `conv_2` layer with its hard-swish, the network's stand-in
+for a fully connected layer. The expanded and fc7 layers are found from the
+graph, since keras names them by a global counter.
 
 The `_minimalistic` variants (keras' `minimalistic=True`) have no squeeze-excite
 blocks, no hard-swish (ReLU throughout) and 3x3 depthwise kernels only: fewer
@@ -11,17 +18,39 @@ small elementwise ops, which int8 kernels run no faster than float ones.
 ImageNet weights are published for them too.
 """
 
+import re
+
 import keras
 
 from hckeras.backbones.backbone import Backbone, download_failed
 
+BLOCK_OUTPUT = re.compile(r"expanded_conv(_\d+)?_(add|project_bn)")
+"""Names of the layers that end an inverted-residual block in keras' MobileNetV3."""
 
-def _last_layer_at_stride(model, stride):
-    height = model.input.shape[1] // stride
+
+def _at_stride(model, layer, stride):
+    shape = layer.output.shape
+    return (
+        len(shape) == 4
+        and shape[1] == model.input.shape[1] // stride
+        and shape[2] == model.input.shape[2] // stride
+    )
+
+
+def _block_output_at_stride(model, stride):
     found = None
     for layer in model.layers:
-        shape = layer.output.shape
-        if len(shape) == 4 and shape[1] == height and shape[2] == model.input.shape[2] // stride:
+        if BLOCK_OUTPUT.fullmatch(layer.name) and _at_stride(model, layer, stride):
+            found = layer.name
+    if found is None:
+        raise ValueError(f"{model.name} has no block output at stride {stride}")
+    return found
+
+
+def _last_layer_at_stride(model, stride):
+    found = None
+    for layer in model.layers:
+        if _at_stride(model, layer, stride):
             found = layer.name
     if found is None:
         raise ValueError(f"{model.name} has no feature map at stride {stride}")
@@ -54,8 +83,10 @@ def _mobilenet_v3(builder, name, weights, input_size, minimalistic=False):
             raise download_failed(name, error) from error
         raise ValueError(f"cannot build {name} with weights={weights!r}: {error}") from error
     tap_layers = {
-        "stride8": _last_layer_at_stride(model, 8),
-        "stride16": _last_layer_at_stride(model, 16),
+        "stride8": _block_output_at_stride(model, 8),
+        "stride16": _block_output_at_stride(model, 16),
+        "stride8_expanded": _last_layer_at_stride(model, 8),
+        "stride16_expanded": _last_layer_at_stride(model, 16),
         "fc7": _consumer_of(model, "conv_2"),
     }
     model = keras.Model(model.input, model.get_layer(tap_layers["fc7"]).output, name=name)

@@ -37,5 +37,27 @@ def tap_layers(mask_model, mask_spec, taps):
                     f"mask model {mask_model.name!r} has no layer {name!r} (the {tap!r} tap "
                     f"of {mask_spec.backbone!r})"
                 )
+            _check_feeds_head(mask_model, name, tap, mask_spec.backbone)
         layers[tap] = mask_model.get_layer(name)
     return layers
+
+
+def _check_feeds_head(mask_model, name, tap, backbone):
+    """A tap looked up through a fresh backbone must be the layer the model's head
+    reads for it (layers named `<tap>_...`), when the model has such a head."""
+    head = [layer for layer in mask_model.layers if layer.name.startswith(f"{tap}_")]
+    if not head:
+        return
+    read = {
+        tensor._keras_history[0].name
+        for layer in head
+        for node in layer._inbound_nodes
+        for tensor in node.input_tensors
+    }
+    if name not in read:
+        raise ValueError(
+            f"mask model {mask_model.name!r}: its {tap!r} head reads {sorted(read - {name})}, "
+            f"not {name!r}, the {tap!r} tap of {backbone!r} today (the model was built with "
+            "another definition of the tap, e.g. a MobileNetV3 model saved before the stride "
+            "taps moved to the block outputs): name that layer instead of the tap"
+        )

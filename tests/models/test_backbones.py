@@ -8,17 +8,23 @@ pytestmark = [pytest.mark.multibackend, pytest.mark.slow]
 EXPECTED_TAPS = {
     "vgg16": {"fc7": (4096,), "conv4": (28, 28, 512), "pool3": (28, 28, 256)},
     "alexnet": {"fc7": (4096,), "conv4": (13, 13, 384), "pool2": (13, 13, 256)},
-    "mobilenet_v3_small": {"fc7": (1, 1, 1024), "stride16": (14, 14, 288), "stride8": (28, 28, 96)},
+    "mobilenet_v3_small": {"fc7": (1, 1, 1024), "stride16": (14, 14, 48), "stride8": (28, 28, 24)},
     "mobilenet_v3_large": {
         "fc7": (1, 1, 1280),
-        "stride16": (14, 14, 672),
-        "stride8": (28, 28, 240),
+        "stride16": (14, 14, 112),
+        "stride8": (28, 28, 40),
     },
     "mobilenet_v3_small_minimalistic": {
         "fc7": (1, 1, 1024),
-        "stride16": (14, 14, 288),
-        "stride8": (28, 28, 96),
+        "stride16": (14, 14, 48),
+        "stride8": (28, 28, 24),
     },
+}
+
+# The last maps at each stride (the next block's expansion), the taps before 2026-12-03.
+EXPANDED_TAPS = {
+    "mobilenet_v3_small": {"stride8_expanded": (28, 28, 96), "stride16_expanded": (14, 14, 288)},
+    "mobilenet_v3_large": {"stride8_expanded": (28, 28, 240), "stride16_expanded": (14, 14, 672)},
 }
 
 
@@ -30,6 +36,24 @@ def test_default_taps_have_expected_shapes(name):
         assert tuple(backbone.tap(tap).shape[1:]) == shape
     model = hckeras.build_hypercolumn_model(backbone, grid_size=5)
     assert model.output.shape == (None, 50, 50, 1, 25)
+
+
+@pytest.mark.parametrize("name", list(EXPANDED_TAPS))
+def test_mobilenet_stride_taps_are_block_outputs_and_the_expansions_stay_available(name):
+    backbone = build_backbone(name)
+    for stride in (8, 16):
+        block_output = backbone.model.get_layer(backbone.tap_layers[f"stride{stride}"])
+        # The block's residual add, whose output feeds the next block's expansion.
+        assert type(block_output).__name__ == "Add"
+        expansion = backbone.model.get_layer(backbone.tap_layers[f"stride{stride}_expanded"])
+        assert type(expansion).__name__ == "Activation"
+    for tap, shape in EXPANDED_TAPS[name].items():
+        assert tuple(backbone.tap(tap).shape[1:]) == shape
+    model = hckeras.build_hypercolumn_model(
+        backbone, taps={"fc7": 1, "stride16_expanded": 1, "stride8_expanded": 3}, grid_size=2
+    )
+    channels = EXPANDED_TAPS[name]["stride8_expanded"][-1]
+    assert tuple(model.get_layer("stride8_expanded_score").kernel.shape) == (3, 3, channels, 4)
 
 
 def test_vgg_tap_aliases():

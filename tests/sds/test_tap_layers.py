@@ -34,3 +34,28 @@ def test_taps_resolve_by_name_or_through_the_backbone():
     keras.backend.clear_session()
     with pytest.raises(ValueError, match=f"mask model 'cut' has no layer '{names['fc7']}'"):
         tap_layers(bare, spec, ["fc7"])
+
+
+def test_a_tap_the_head_does_not_read_is_an_error():
+    import keras
+
+    from hckeras import build_hypercolumn_model
+
+    keras.backend.clear_session()
+    # A model built on the expansion layer under the name "stride8" (the tap before
+    # 2026-12-03): the lookup finds the block output, which its head does not read.
+    model = build_hypercolumn_model(
+        "mobilenet_v3_small",
+        taps={"fc7": 1, "stride8_expanded": 1},
+        num_maps=1,
+        output_size=8,
+        input_size=64,
+    )
+    renamed = {"stride8_expanded_score": "stride8_score"}
+    for layer in model.layers:
+        if layer.name in renamed:
+            layer.name = renamed[layer.name]
+    spec = SimpleNamespace(backbone="mobilenet_v3_small", input_size=(64, 64))
+    keras.backend.clear_session()
+    with pytest.raises(ValueError, match="its 'stride8' head reads"):
+        tap_layers(model, spec, ["stride8"])

@@ -215,6 +215,9 @@ def calibrate_ranges(quantized, float_model, crops, batch_size=8):
     for layer in quantized.layers:
         inner = getattr(layer, "layer", None)
         name = layer.name if inner is None else inner.name
+        if type(layer).__name__ == "QuantizeLayer":
+            # The input quantizer: "quantize_layer_1", ... once tfmot has built one before.
+            name = "quantize_layer"
         if name not in low:
             continue
         for variable in layer.non_trainable_weights:

@@ -66,3 +66,22 @@ def test_twin_folds_batch_norm_after_dense_exactly():
     crops = rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     expected = probabilities.predict(crops, verbose=0)
     np.testing.assert_allclose(twin.predict(crops, verbose=0), expected, atol=1e-5)
+
+
+def test_the_input_quantizer_gets_the_crops_range_in_every_model_of_a_process():
+    from hckeras.export.qat import train_qat
+
+    crops = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    model = build_hypercolumn_model("tiny", grid_size=2, num_maps=1, output_size=8, input_size=32)
+    # tfmot names the second model's input quantizer "quantize_layer_1", the third "..._2".
+    for _ in range(3):
+        qat_model, _ = train_qat(model, [(crops, None)], QATConfig(epochs=0))
+        (quantizer,) = [
+            layer for layer in qat_model.layers if type(layer).__name__ == "QuantizeLayer"
+        ]
+        ranges = {
+            v.name.split("/")[-1].split(":")[0].rpartition("_")[2]: float(np.asarray(v))
+            for v in quantizer.non_trainable_weights
+            if v.name.split(":")[0].endswith(("_min", "_max"))
+        }
+        assert ranges == {"min": 0.0, "max": pytest.approx(float(crops.max()))}, quantizer.name

@@ -51,6 +51,9 @@ def test_a_tap_the_head_does_not_read_is_an_error():
         output_size=8,
         input_size=64,
     )
+    spec = SimpleNamespace(backbone="mobilenet_v3_small", input_size=(64, 64))
+    # Its "stride8_expanded" head is not a "stride8" head: the block output resolves.
+    assert tap_layers(model, spec, ["stride8"])["stride8"].name == "expanded_conv_2_add"
     renamed = {"stride8_expanded_score": "stride8_score"}
     for layer in model.layers:
         if layer.name in renamed:

@@ -28,32 +28,20 @@ BLOCK_OUTPUT = re.compile(r"expanded_conv(_\d+)?_(add|project_bn)")
 """Names of the layers that end an inverted-residual block in keras' MobileNetV3."""
 
 
-def _at_stride(model, layer, stride):
-    shape = layer.output.shape
-    return (
-        len(shape) == 4
-        and shape[1] == model.input.shape[1] // stride
-        and shape[2] == model.input.shape[2] // stride
-    )
-
-
-def _block_output_at_stride(model, stride):
+def _last_layer_at_stride(model, stride, names=None):
+    """The name of the last layer with a map at 1/`stride` of the input, among the
+    layers whose name matches `names` (a compiled pattern) if given."""
+    size = (model.input.shape[1] // stride, model.input.shape[2] // stride)
     found = None
     for layer in model.layers:
-        if BLOCK_OUTPUT.fullmatch(layer.name) and _at_stride(model, layer, stride):
+        shape = layer.output.shape
+        if names is not None and not names.fullmatch(layer.name):
+            continue
+        if len(shape) == 4 and tuple(shape[1:3]) == size:
             found = layer.name
     if found is None:
-        raise ValueError(f"{model.name} has no block output at stride {stride}")
-    return found
-
-
-def _last_layer_at_stride(model, stride):
-    found = None
-    for layer in model.layers:
-        if _at_stride(model, layer, stride):
-            found = layer.name
-    if found is None:
-        raise ValueError(f"{model.name} has no feature map at stride {stride}")
+        kind = "feature map" if names is None else "block output"
+        raise ValueError(f"{model.name} has no {kind} at stride {stride}")
     return found
 
 
@@ -83,8 +71,8 @@ def _mobilenet_v3(builder, name, weights, input_size, minimalistic=False):
             raise download_failed(name, error) from error
         raise ValueError(f"cannot build {name} with weights={weights!r}: {error}") from error
     tap_layers = {
-        "stride8": _block_output_at_stride(model, 8),
-        "stride16": _block_output_at_stride(model, 16),
+        "stride8": _last_layer_at_stride(model, 8, BLOCK_OUTPUT),
+        "stride16": _last_layer_at_stride(model, 16, BLOCK_OUTPUT),
         "stride8_expanded": _last_layer_at_stride(model, 8),
         "stride16_expanded": _last_layer_at_stride(model, 16),
         "fc7": _consumer_of(model, "conv_2"),

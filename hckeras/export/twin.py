@@ -226,11 +226,10 @@ def _scalar(value):
     return float(array.reshape(-1)[0]) if array.size == 1 else None
 
 
-def _scalar_rescaling_twin(x, config):
-    """`Rescaling(scale, offset)` by numbers as MultiplyConstant and AddConstant."""
+def _scalar_rescaling_twin(x, name, scale, offset):
+    """`Rescaling(scale, offset)` by the numbers `scale` and `offset` as
+    MultiplyConstant and AddConstant."""
     layers = twin_layers()
-    scale, offset = _scalar(config["scale"]), _scalar(config["offset"])
-    name = config["name"]
     if not offset:
         return layers["MultiplyConstant"](scale, name=name)(x)
     scaled = layers["MultiplyConstant"](scale, name=f"{name}_scale")(x)
@@ -360,15 +359,13 @@ def twin_from_keras3(model):
             (node,) = spec["inbound_nodes"]
             tensors[(name, 0, 0)] = _hard_swish_twin(resolve(node["args"])[0], name)
             continue
-        if (
-            spec["class_name"] == "Rescaling"
-            and len(spec["inbound_nodes"]) == 1
-            and _scalar(layer_config["scale"]) is not None
-            and _scalar(layer_config["offset"]) is not None
-        ):
-            (node,) = spec["inbound_nodes"]
-            tensors[(name, 0, 0)] = _scalar_rescaling_twin(resolve(node["args"])[0], layer_config)
-            continue
+        if spec["class_name"] == "Rescaling" and len(spec["inbound_nodes"]) == 1:
+            scale, offset = _scalar(layer_config["scale"]), _scalar(layer_config["offset"])
+            if scale is not None and offset is not None:
+                (node,) = spec["inbound_nodes"]
+                x = resolve(node["args"])[0]
+                tensors[(name, 0, 0)] = _scalar_rescaling_twin(x, name, scale, offset)
+                continue
         for node_index, node in enumerate(spec["inbound_nodes"]):
             args = resolve(list(node["args"]))
             kwargs = {k: resolve(v) for k, v in node["kwargs"].items() if k != "training"}

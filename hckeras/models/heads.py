@@ -20,6 +20,9 @@ import keras
 
 from hckeras.layers import BroadcastMap, NeighborhoodStack, TapScale
 
+TAP_LAYER_SUFFIXES = ("neighborhood", "scale", "as_map", "score", "upsample", "broadcast")
+"""Both heads name the layers they add for tap T `T_<suffix>`, with these suffixes."""
+
 
 def _as_map(tap, features):
     """fc taps (B, C) become 1x1 maps (B, 1, 1, C): a per-box constant."""

@@ -104,7 +104,7 @@ class MaskPassRunner:
         self.model = mask_pass_model(mask_model, mask_spec, self.pooled_taps)
         self.input_size = tuple(self.model.inputs[0].shape[1:3])
         self.num_categories = self.model.outputs[0].shape[-1]
-        self.feature_width = feature_width(mask_model, mask_spec, self.pooled_taps)
+        self.feature_width = sum(output.shape[-1] for output in self.model.outputs[1:])
         self.batch_sizes = batch_buckets(batch_size)
         self.max_batch_size = self.batch_sizes[-1]
 

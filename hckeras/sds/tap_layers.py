@@ -42,14 +42,12 @@ def tap_layers(mask_model, mask_spec, taps):
     return layers
 
 
-HEAD_LAYER_SUFFIXES = ("neighborhood", "scale", "as_map", "score", "upsample", "broadcast")
-"""A tap's head layers are named `<tap>_<suffix>` (`hckeras.models.heads`)."""
-
-
 def _check_feeds_head(mask_model, name, tap, backbone):
     """A tap looked up through a fresh backbone must be the layer the model's head
     reads for it, when the model has a head for that tap."""
-    head_names = {f"{tap}_{suffix}" for suffix in HEAD_LAYER_SUFFIXES}
+    from hckeras.models.heads import TAP_LAYER_SUFFIXES
+
+    head_names = {f"{tap}_{suffix}" for suffix in TAP_LAYER_SUFFIXES}
     head = [layer for layer in mask_model.layers if layer.name in head_names]
     if not head:
         return

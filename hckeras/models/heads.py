@@ -53,11 +53,8 @@ def efficient_head(features, channels, output_size, tap_scales=None, learn_tap_s
     The sum is a chain of two-input `Add` layers, the last one named
     "hypercolumn_sum" (binary adds quantize as int8 ADDs; an n-input add would
     leave float partial sums in a QAT graph). Taps with a 1 x 1 map (fc layers)
-    give per-box constants, added by broadcasting to the smallest score map
-    before it is upsampled: bilinear weights sum to one, so `resize(a) + c ==
-    resize(a + c)`, and the add runs on h x w instead of S x S elements (for the
-    17-keypoint MobileNetV3-Small model at S = 50, 14 x 14 x 425 instead of
-    50 x 50 x 425). With fc taps only, the first is repeated by `BroadcastMap`.
+    enter last, broadcast over S x S by the `Add`; with fc taps only, the first
+    is repeated by `BroadcastMap`.
 
     Args:
         features: tap name -> (symbolic tensor, neighbourhood size n).
@@ -69,30 +66,22 @@ def efficient_head(features, channels, output_size, tap_scales=None, learn_tap_s
     Returns:
         symbolic `(B, S, S, channels)` scores.
     """
-    maps, constants = {}, []
+    maps, constants = [], []
     for tap, (tensor, size) in features.items():
         x = _scaled(tap, _as_map(tap, tensor), tap_scales, learn_tap_scales)
         x = keras.layers.Conv2D(channels, size, padding="same", name=f"{tap}_score")(x)
         if tuple(x.shape[1:3]) == (1, 1):
             constants.append((tap, x))
         else:
-            maps[tap] = x
+            maps.append(_upsample(tap, x, output_size))
     if not maps:
         tap, x = constants.pop(0)
-        maps[tap] = BroadcastMap(output_size, name=f"{tap}_broadcast")(x)
-    adds = len(maps) - 1 + len(constants)
-    names = [f"hypercolumn_sum_{index}" for index in range(1, adds)] + ["hypercolumn_sum"]
-
-    def add(total, term):
-        return keras.layers.Add(name=names.pop(0))([total, term])
-
-    smallest = min(maps, key=lambda tap: maps[tap].shape[1] * maps[tap].shape[2])
-    for _, constant in constants:
-        maps[smallest] = add(maps[smallest], constant)
-    upsampled = [_upsample(tap, x, output_size) for tap, x in maps.items()]
-    total = upsampled[0]
-    for term in upsampled[1:]:
-        total = add(total, term)
+        maps.append(BroadcastMap(output_size, name=f"{tap}_broadcast")(x))
+    terms = maps + [x for _, x in constants]
+    total = terms[0]
+    for index, term in enumerate(terms[1:], start=1):
+        name = "hypercolumn_sum" if index == len(terms) - 1 else f"hypercolumn_sum_{index}"
+        total = keras.layers.Add(name=name)([total, term])
     return total
 
 

@@ -82,19 +82,3 @@ def test_inside_map_term_is_a_per_location_linear_classifier(rng):
     after = keras.ops.convert_to_numpy(model([image, inside, coarse]))
     expected = np.broadcast_to(0.25 * inside[..., None], before.shape)
     np.testing.assert_allclose(after - before, expected, atol=1e-5)
-
-
-@pytest.mark.parametrize("candidates", [False, True])
-def test_fc_constants_join_the_smallest_map_before_upsampling(candidates):
-    """resize(a) + c == resize(a + c), so the per-box constants (fc7, the candidate's
-    coarse mask) are added on conv4's 8 x 8 scores, not on the 12 x 12 sum."""
-    model = _build("efficient", candidates=candidates)
-    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
-    constant_adds = [
-        layer for layer in adds if any(t.shape[1:3] == (1, 1) for t in layer.input)
-    ]
-    assert len(constant_adds) == (2 if candidates else 1)
-    assert {layer.output.shape[1:3] for layer in constant_adds} == {(8, 8)}
-    assert model.get_layer("conv4_upsample").input.shape[1:3] == (8, 8)
-    assert adds[-1].name == "hypercolumn_sum" and adds[-1].output.shape[1:3] == (12, 12)
-    assert len(adds) == len(TAPS) - 1 + candidates * 2

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from hckeras.backbones import build_backbone
+from hckeras.data.image_cache import DEFAULT_IMAGE_CACHE_MB
 from hckeras.losses import HypercolumnLoss
 from hckeras.models import build_hypercolumn_model
 
@@ -89,6 +90,7 @@ def bench_training(
     use_multiprocessing=False,
     mixed_precision=None,
     jit_compile="auto",
+    image_cache_mb=DEFAULT_IMAGE_CACHE_MB,
 ):
     """Pipeline samples/s, model-only and end-to-end images/s, in one run."""
     from hckeras.data import training_dataset
@@ -107,6 +109,7 @@ def bench_training(
         boxes_per_instance=max(1, (steps + 4) * batch_size),
         workers=workers,
         use_multiprocessing=use_multiprocessing,
+        image_cache_mb=image_cache_mb,
     )
     pipeline = measure_pipeline(dataset, batches=steps)
     model = _compiled_model(network, dataset.layout.num_maps, grid_size, output_size, jit_compile)
@@ -125,6 +128,7 @@ def bench_training(
             "output_size": output_size,
             "workers": workers,
             "use_multiprocessing": use_multiprocessing,
+            "image_cache_mb": image_cache_mb,
             "mixed_precision": mixed_precision,
             "jit_compile": jit_compile,
             "keras_backend": keras.backend.backend(),
@@ -139,6 +143,7 @@ def format_training_report(results):
         [
             f"training throughput: {s['backbone']} {s['input_size']}, batch {s['batch_size']}, "
             f"K={s['grid_size']}, S={s['output_size']}, workers {s['workers']}, "
+            f"image cache {s['image_cache_mb']:g} MiB, "
             f"precision {s['mixed_precision'] or 'float32'}, backend {s['keras_backend']}",
             f"input pipeline   {results['pipeline_samples_per_s']:10.1f} samples/s",
             f"model only       {results['model_only_images_per_s']:10.1f} images/s",

@@ -1,5 +1,7 @@
 """`hckeras bench`: benchmarks whose figures go into notes and BENCHMARKS.md."""
 
+from hckeras.data.image_cache import DEFAULT_IMAGE_CACHE_MB
+
 
 def register(subparsers):
     parser = subparsers.add_parser("bench", help="measure speed and memory")
@@ -26,6 +28,13 @@ def register(subparsers):
     training.add_argument("--steps", type=int, default=10)
     training.add_argument("--workers", type=int, default=2)
     training.add_argument("--processes", action="store_true", help="workers are processes")
+    training.add_argument(
+        "--image-cache-mb",
+        type=float,
+        default=DEFAULT_IMAGE_CACHE_MB,
+        help=f"MiB of decoded images kept between batches (default {DEFAULT_IMAGE_CACHE_MB}; "
+        "0: decode on every use)",
+    )
     training.add_argument("--mixed-precision", choices=["mixed_float16", "mixed_bfloat16"])
     training.add_argument("--no-jit", action="store_true")
     training.add_argument("--json", help="also write the figures to this JSON file")
@@ -89,6 +98,7 @@ def run_training(args):
         steps=args.steps,
         workers=args.workers,
         use_multiprocessing=args.processes,
+        image_cache_mb=args.image_cache_mb,
         mixed_precision=args.mixed_precision,
         jit_compile=False if args.no_jit else "auto",
     )

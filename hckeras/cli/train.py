@@ -39,6 +39,7 @@ _OPTIONS = {
     "val_data": "val_data",
     "val_images": "val_images",
     "workers": "workers",
+    "image_cache_mb": "image_cache_mb",
     "seed": "seed",
     "mixed_precision": "mixed_precision",
     "calibrate_threshold": "calibrate_threshold",
@@ -82,6 +83,11 @@ def register(subparsers):
     parser.add_argument("--val-data", help="validation COCO JSON")
     parser.add_argument("--val-images")
     parser.add_argument("--workers", type=int)
+    parser.add_argument(
+        "--image-cache-mb",
+        type=float,
+        help="MiB of decoded images kept between batches (default 512; 0: none)",
+    )
     parser.add_argument("--seed", type=int)
     parser.add_argument("--mixed-precision", choices=["mixed_float16", "mixed_bfloat16"])
     parser.add_argument(

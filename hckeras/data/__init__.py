@@ -1,6 +1,6 @@
 """Data: COCO ground truth, training samples and the `model.fit` pipeline.
 
-- `load_image`: any image file -> uint8 RGB.
+- `load_image`: any image file -> uint8 RGB; `ImageCache` keeps decoded ones.
 - `CocoDataset`: validated COCO JSON (with the hckeras extensions); bad
   annotations are skipped and listed in a `SkipReport`.
 - `jitter_boxes`: training boxes around a ground-truth box (IoU >= 0.7).
@@ -16,6 +16,7 @@ The pipeline entry points import keras; they are loaded on first use so that
 import importlib
 
 from hckeras.data.coco import SKIP_REASONS, CocoDataset, SkipReport
+from hckeras.data.image_cache import ImageCache
 from hckeras.data.images import load_image
 from hckeras.data.jitter import jitter_boxes
 from hckeras.data.targets import training_sample
@@ -32,6 +33,7 @@ __all__ = [
     "SKIP_REASONS",
     "CocoDataset",
     "HypercolumnDataset",
+    "ImageCache",
     "SkipReport",
     "jitter_boxes",
     "load_image",

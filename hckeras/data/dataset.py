@@ -33,7 +33,7 @@ import numpy as np
 from hckeras import boxes as box_utils
 from hckeras.data.augment import color_jitter, flip_horizontal
 from hckeras.data.coco import CocoDataset
-from hckeras.data.images import load_image
+from hckeras.data.image_cache import DEFAULT_IMAGE_CACHE_MB, ImageCache
 from hckeras.data.jitter import jitter_boxes
 from hckeras.data.targets import training_sample
 from hckeras.tasks import MapLayout
@@ -71,6 +71,7 @@ class HypercolumnDataset(keras.utils.PyDataset):
         instances: the annotations used, each giving `boxes_per_instance` samples.
         layout: the task's `MapLayout` (channel meaning of `y`).
         report: `SkipReport` of the annotations not used, with reasons.
+        image_cache: the `ImageCache` of decoded images (`image_cache_mb`).
         epoch: number of `on_epoch_end` calls so far; it seeds the epoch's boxes,
             order and augmentation (set it to resume). Keras's `fit` calls
             `on_epoch_end` once before its first epoch too.
@@ -97,6 +98,7 @@ class HypercolumnDataset(keras.utils.PyDataset):
         workers=1,
         use_multiprocessing=False,
         max_queue_size=10,
+        image_cache_mb=DEFAULT_IMAGE_CACHE_MB,
     ):
         super().__init__(
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
@@ -106,6 +108,12 @@ class HypercolumnDataset(keras.utils.PyDataset):
                 f"batch_size and boxes_per_instance must be >= 1, got {batch_size} and "
                 f"{boxes_per_instance}"
             )
+        if (
+            isinstance(image_cache_mb, bool)
+            or not isinstance(image_cache_mb, int | float)
+            or not image_cache_mb >= 0
+        ):
+            raise ValueError(f"image_cache_mb must be >= 0, got {image_cache_mb!r}")
         if small_box_weight is not None and small_box_weight <= 0:
             raise ValueError(f"small_box_weight must be a positive size, got {small_box_weight}")
         self.coco = coco
@@ -128,6 +136,7 @@ class HypercolumnDataset(keras.utils.PyDataset):
         self.seed = int(seed)
         self.small_box_weight = small_box_weight
         self.fill = fill
+        self.image_cache = ImageCache(int(image_cache_mb * 2**20))
         self.epoch = 0
         self._order = None
         self._flip_permutation = layout.flip_permutation()
@@ -182,7 +191,7 @@ class HypercolumnDataset(keras.utils.PyDataset):
     def _sample(self, annotation, rng, images):
         image_id = annotation["image_id"]
         if image_id not in images:
-            images[image_id] = load_image(self.coco.image_path(image_id))
+            images[image_id] = self.image_cache.get(self.coco.image_path(image_id))
         image = images[image_id]
         box = self.coco.box(annotation)
         if self.jitter:
@@ -261,6 +270,7 @@ def training_dataset(
     max_queue_size=10,
     fill=0.0,
     layout=None,
+    image_cache_mb=DEFAULT_IMAGE_CACHE_MB,
 ):
     """Training batches: jittered boxes around every usable instance.
 
@@ -291,6 +301,9 @@ def training_dataset(
         fill: pixel value of the crop outside the image.
         layout: a `MapLayout` to use instead of building one from `task` and
             `category_ids` (e.g. a trained model's).
+        image_cache_mb: MiB of decoded images kept between batches (`ImageCache`,
+            least recently used out; each worker process has its own); 0 decodes
+            every image each time it is used. The batches are the same either way.
 
     Returns:
         `HypercolumnDataset` yielding float32 `x` `(B, H, W, 3)` RGB in [0, 255]
@@ -322,6 +335,7 @@ def training_dataset(
         workers=workers,
         use_multiprocessing=use_multiprocessing,
         max_queue_size=max_queue_size,
+        image_cache_mb=image_cache_mb,
     )
 
 
@@ -339,6 +353,7 @@ def validation_dataset(
     max_queue_size=10,
     fill=0.0,
     layout=None,
+    image_cache_mb=DEFAULT_IMAGE_CACHE_MB,
 ):
     """Validation batches: each usable instance once, through its ground-truth box.
 
@@ -362,6 +377,7 @@ def validation_dataset(
         workers=workers,
         use_multiprocessing=use_multiprocessing,
         max_queue_size=max_queue_size,
+        image_cache_mb=image_cache_mb,
     )
 
 

@@ -4,12 +4,14 @@ import dataclasses
 import json
 from pathlib import Path
 
+from hckeras.data.image_cache import DEFAULT_IMAGE_CACHE_MB
 from hckeras.io import write_json_atomic
 
 CONFIG_FILE = "config.json"
-RESUMABLE_CHANGES = ("epochs", "workers", "distribute", "batch_size")
+RESUMABLE_CHANGES = ("epochs", "workers", "distribute", "batch_size", "image_cache_mb")
 """Options that may differ when a run is resumed: train longer, with more workers or
-devices, or with a batch size that fits the device's memory."""
+devices, with a batch size that fits the device's memory, or with another image
+cache (the batches are the same)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +27,9 @@ class TrainConfig:
     all steps, after a linear warm-up from 0 over `warmup_epochs` epochs.
     `cache_dir`: train from cached shards (`hckeras.data.shards`) built there,
     `boxes_per_instance` jittered boxes per instance drawn once.
+    `image_cache_mb`: MiB of decoded images the input pipeline keeps between
+    batches (`hckeras.data.image_cache`; 0: decode on every use); it changes the
+    speed, never the batches.
     `batch_norm_momentum`: set on every BatchNormalization layer of a new
     model (short runs from scratch need about 0.9 so that the moving statistics
     follow the weights; None keeps the backbone's own).
@@ -62,6 +67,7 @@ class TrainConfig:
     category_ids: list | None = None
     small_box_weight: float | None = None
     workers: int = 2
+    image_cache_mb: float = DEFAULT_IMAGE_CACHE_MB
     seed: int = 0
     mixed_precision: str | None = None
     jit_compile: bool | str = "auto"

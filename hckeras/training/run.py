@@ -77,6 +77,7 @@ def _datasets(config, input_size, layout=None):
         context_padding=config.context_padding,
         category_ids=config.category_ids,
         workers=config.workers,
+        image_cache_mb=config.image_cache_mb,
     )
     if config.cache_dir:
         train = cached_training_data(config, input_size, layout, coco)

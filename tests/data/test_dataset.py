@@ -162,3 +162,27 @@ def test_no_tensorflow_import_on_jax(coco_json):
     )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"tf": False, "shape": [2, 8, 8, 3]}
+
+
+def test_image_cache_changes_speed_not_batches(coco_json):
+    cached = training_dataset(coco_json, batch_size=2, boxes_per_instance=2, **SIZES)
+    uncached = training_dataset(
+        coco_json, batch_size=2, boxes_per_instance=2, image_cache_mb=0, **SIZES
+    )
+    uses = 0  # (batch, image) pairs: a batch reads each of its images once
+    for _ in range(2):
+        for (x1, y1), (x2, y2) in zip(_batches(cached), _batches(uncached), strict=True):
+            np.testing.assert_array_equal(x1, x2)
+            np.testing.assert_array_equal(y1, y2)
+        order = cached.sample_order() // cached.boxes_per_instance
+        for start in range(0, len(order), cached.batch_size):
+            batch = order[start : start + cached.batch_size]
+            uses += len({cached.instances[i]["image_id"] for i in batch})
+        cached.on_epoch_end()
+        uncached.on_epoch_end()
+    # The two images are decoded once in two epochs; every other use is a hit.
+    assert (cached.image_cache.misses, len(cached.image_cache)) == (2, 2)
+    assert cached.image_cache.hits == uses - 2 > 0
+    assert len(uncached.image_cache) == 0 and uncached.image_cache.hits == 0
+    with pytest.raises(ValueError, match="image_cache_mb must be >= 0, got -1"):
+        validation_dataset(coco_json, image_cache_mb=-1, **SIZES)

@@ -40,6 +40,8 @@ def test_config_round_trip_and_other_options_refused(tmp_path, synthetic):
     config.save(tmp_path)
     assert TrainConfig.load(tmp_path) == config
     _config(synthetic, epochs=5).check_same_run(tmp_path)  # training longer is fine
+    _config(synthetic, image_cache_mb=0).check_same_run(tmp_path)  # same batches
+    assert TrainConfig.load(tmp_path).image_cache_mb == 0
     with pytest.raises(ValueError, match="grid_size"):
         _config(synthetic, grid_size=3).check_same_run(tmp_path)
 
@@ -193,8 +195,11 @@ def test_kill_dash_nine_mid_epoch_then_same_command_resumes(tmp_path, synthetic)
     process.wait()
     done = latest_checkpoint(run)[1]
     assert done in (1, 2)
-    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        [*command, "--image-cache-mb", "0"], env=env, capture_output=True, text=True, timeout=600
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert TrainConfig.load(run).image_cache_mb == 0
     assert f"resuming {run} after epoch {done} of 3" in resumed.stdout
     assert [epoch for epoch, _ in _log(run)] == [0, 1, 2]
     assert latest_checkpoint(run)[1] == 3

@@ -119,3 +119,31 @@ def test_edge_latency_models_take_the_taps_given():
         resizes = [profile_tflite(models[key]).ops.count("RESIZE_BILINEAR") for models in
                    (default, given)]  # fmt: skip
         assert resizes == [2, 1]
+
+
+@pytest.mark.slow
+def test_edge_latency_hard_swish_bound_replaces_each_three_op_hard_swish_by_a_fused_relu():
+    pytest.importorskip("ai_edge_litert")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("LiteRT export needs the TensorFlow backend")
+    from hckeras.backbones import build_backbone
+    from hckeras.bench.edge_latency import build_models
+    from hckeras.export.int8_graph import is_hard_swish
+    from hckeras.export.profile import profile_tflite
+
+    models = build_models("mobilenet_v3_small", 32, 8, 1, ["int8"], hard_swish_bound=True)
+    bare = profile_tflite(models[("mobilenet_v3_small backbone", "int8")]).ops
+    bound = profile_tflite(
+        models[("mobilenet_v3_small backbone, hard-swish as ReLU (bound)", "int8")]
+    ).ops
+    network = build_backbone("mobilenet_v3_small", input_size=32).model
+    hard_swishes = sum(is_hard_swish(layer) for layer in network._flatten_layers())
+    assert hard_swishes == 19
+    # int8 hard-swish is ADD (+RELU6) and two MULs; a ReLU fuses into its conv.
+    assert len(bare) - len(bound) == 3 * hard_swishes
+    assert bare.count("MUL") - bound.count("MUL") == 2 * hard_swishes
+    assert "HARD_SWISH" not in bare + bound
+    tiny = build_models("tiny", 32, 8, 1, ["int8"], hard_swish_bound=True)
+    assert ("tiny backbone", "int8") in tiny and len(tiny) == 3  # no hard-swish, no bound

@@ -76,17 +76,33 @@ def _time(models, rounds, runs):
     return {name: min(values) for name, values in medians.items()}
 
 
-def build_models(backbone, input_size, output_size, maps, variants, keypoints=0, taps=None):
+def build_models(
+    backbone,
+    input_size,
+    output_size,
+    maps,
+    variants,
+    keypoints=0,
+    taps=None,
+    hard_swish_bound=False,
+):
     """`{(model label, variant): .tflite bytes}` for one backbone: the mask model with
     every category's maps ("mask, all maps"), its category-conditional model ("mask,
     one category"), a keypoint model with `keypoints` maps of one category (if > 0),
     and the bare backbone. `taps` (tap name -> neighbourhood size) replaces the
-    backbone's default taps in every hypercolumn model."""
+    backbone's default taps in every hypercolumn model.
+
+    `hard_swish_bound`: also the bare backbone with every hard-swish replaced by
+    ReLU ("backbone, hard-swish as ReLU (bound)"; not for QAT), if it has any: a
+    different function, timed only as the bound of what an int8 hard-swish run as
+    one fused op would cost (ai-edge-litert's XNNPACK takes hard-swish in float
+    only, so int8 graphs carry it as three ops, `hckeras.export.int8_graph`)."""
     import keras
 
     from hckeras import build_hypercolumn_model
     from hckeras.backbones import build_backbone
     from hckeras.export.category_model import category_model
+    from hckeras.export.int8_graph import replace_hard_swish
     from hckeras.tasks import MapLayout
 
     keras.utils.set_random_seed(0)
@@ -121,14 +137,20 @@ def build_models(backbone, input_size, output_size, maps, variants, keypoints=0,
     _data_statistics(bare, crops)
     inputs = keras.Input((input_size, input_size, 3), batch_size=1)
     bare = keras.Model(inputs, bare(inputs), name="backbone")
+    bares = {"backbone": bare}
+    if hard_swish_bound:
+        relu = replace_hard_swish(bare, lambda name: keras.layers.ReLU(name=name))
+        if relu is not bare:
+            bares["backbone, hard-swish as ReLU (bound)"] = relu
     models = {}
     for variant in variants:
         for label, graph in graphs.items():
             models[(f"{backbone} {label}", variant)] = _convert(graph, variant, crops)
         if variant != "qat":
-            models[(f"{backbone} backbone", variant)] = _convert(
-                bare, variant, crops, hypercolumn=False
-            )
+            for label, graph in bares.items():
+                models[(f"{backbone} {label}", variant)] = _convert(
+                    graph, variant, crops, hypercolumn=False
+                )
     return models
 
 
@@ -190,6 +212,12 @@ def main(argv=None):
         help="taps of every hypercolumn model, e.g. fc7:1,stride16:1,stride8:1 "
         "(default: each backbone's)",
     )
+    parser.add_argument(
+        "--hard-swish-bound",
+        action="store_true",
+        help="also time each backbone with hard-swish as ReLU (a bound for a one-op int8 "
+        "hard-swish, not a model)",
+    )
     parser.add_argument("--peers", nargs="*", default=[], help=".tflite files timed alongside")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
@@ -205,6 +233,7 @@ def main(argv=None):
                 args.variants.split(","),
                 args.keypoints,
                 args.taps,
+                args.hard_swish_bound,
             )
         )
     for peer in args.peers:

@@ -39,18 +39,25 @@ def is_hard_swish(layer):
     return isinstance(activation, str) and activation in HARD_SWISH_NAMES
 
 
-def int8_graph(model):
-    """`model` with every hard-swish `Activation` replaced by `Int8HardSwish` (same
-    name); other layers are shared, not copied. Returns `model` itself when it has
-    no hard-swish."""
+def replace_hard_swish(model, make_layer):
+    """`model` with every hard-swish `Activation` replaced by `make_layer(name)` (same
+    name), also inside nested models; other layers are shared, not copied. Returns
+    `model` itself when it has no hard-swish."""
     if not any(is_hard_swish(layer) for layer in model._flatten_layers()):
         return model
 
     def clone(layer):
         if is_hard_swish(layer):
-            return Int8HardSwish(name=layer.name)
+            return make_layer(layer.name)
         if isinstance(layer, keras.Model):
             return keras.models.clone_model(layer, clone_function=clone)
         return layer
 
     return keras.models.clone_model(model, clone_function=clone)
+
+
+def int8_graph(model):
+    """`model` with every hard-swish `Activation` replaced by `Int8HardSwish` (same
+    name); other layers are shared, not copied. Returns `model` itself when it has
+    no hard-swish."""
+    return replace_hard_swish(model, lambda name: Int8HardSwish(name=name))

@@ -1,11 +1,10 @@
 """`ImageCache`: decoded images kept in memory between batches, up to a byte budget.
 
 Training visits every instance once or more per epoch, and decoding its image is
-about half the input pipeline's time on the synthetic set (PNG, 256-320 px: 1.5 ms
-an image against 0.4 ms for the crop and target). The cache keeps the decoded
-uint8 arrays, least recently used first out, so a data set that fits in the
-budget is decoded once per run; a larger one (COCO) keeps its most recent
-images and costs nothing more than before.
+a large share of the input pipeline's time (docs/data_pipeline.md, "Throughput").
+The cache keeps the decoded uint8 arrays, least recently used first out, so a
+data set that fits in the budget is decoded once per run; a larger one (COCO)
+keeps its most recent images and costs nothing more than before.
 
 Cached arrays are read-only: a caller that writes into one gets a `ValueError`
 instead of silently changing later samples. The cache is safe to share between

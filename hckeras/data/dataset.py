@@ -302,8 +302,9 @@ def training_dataset(
         layout: a `MapLayout` to use instead of building one from `task` and
             `category_ids` (e.g. a trained model's).
         image_cache_mb: MiB of decoded images kept between batches (`ImageCache`,
-            least recently used out; each worker process has its own); 0 decodes
-            every image each time it is used. The batches are the same either way.
+            least recently used out; worker threads share it, each worker process
+            has its own for one epoch); 0 decodes every image each time it is used.
+            The batches are the same either way.
 
     Returns:
         `HypercolumnDataset` yielding float32 `x` `(B, H, W, 3)` RGB in [0, 255]

@@ -2,6 +2,8 @@
 
 import json
 
+from hckeras.data.image_cache import DEFAULT_IMAGE_CACHE_MB
+
 
 def parse_taps(text):
     """`fc7:1,conv4:1,pool2:3` -> {"fc7": 1, "conv4": 1, "pool2": 3}."""
@@ -86,7 +88,8 @@ def register(subparsers):
     parser.add_argument(
         "--image-cache-mb",
         type=float,
-        help="MiB of decoded images kept between batches (default 512; 0: none)",
+        help=f"MiB of decoded images kept between batches (default {DEFAULT_IMAGE_CACHE_MB}; "
+        "0: none)",
     )
     parser.add_argument("--seed", type=int)
     parser.add_argument("--mixed-precision", choices=["mixed_float16", "mixed_bfloat16"])

@@ -36,18 +36,19 @@ def _data_statistics(model, crops):
         layer.momentum = 0.99
 
 
-def _convert(model, variant, crops, hypercolumn=True):
+def _convert(model, variant, crops, hypercolumn=True, head="auto"):
     from hckeras.export.convert import convert_keras, static_probability_model
+    from hckeras.export.grid_stream_model import export_graph
     from hckeras.export.int8_graph import int8_graph
     from hckeras.export.quantization import QuantizationConfig
 
     if variant == "qat":
         from hckeras.export.qat import QATConfig, convert_qat, train_qat
 
-        qat_model, _ = train_qat(model, [(crops, None)], QATConfig(epochs=0))
+        qat_model, _ = train_qat(model, [(crops, None)], QATConfig(epochs=0), head=head)
         return convert_qat(qat_model)
     if hypercolumn:
-        model = static_probability_model(model)
+        model = static_probability_model(export_graph(model, head)[0])
     config = QuantizationConfig.for_variant(variant, crops)
     return convert_keras(int8_graph(model) if variant == "int8" else model, config)
 
@@ -85,6 +86,7 @@ def build_models(
     keypoints=0,
     taps=None,
     hard_swish_bound=False,
+    heads=("auto",),
 ):
     """`{(model label, variant): .tflite bytes}` for one backbone: the mask model with
     every category's maps ("mask, all maps"), its category-conditional model ("mask,
@@ -96,7 +98,11 @@ def build_models(
     ReLU ("backbone, hard-swish as ReLU (bound)"; not for QAT), if it has any: a
     different function, timed only as the bound of what an int8 hard-swish run as
     one fused op would cost (ai-edge-litert's XNNPACK takes hard-swish in float
-    only, so int8 graphs carry it as three ops, `hckeras.export.int8_graph`)."""
+    only, so int8 graphs carry it as three ops, `hckeras.export.int8_graph`).
+
+    `heads`: the head forms of the hypercolumn models (`export_graph`: "auto"
+    is what `hckeras export` writes); a form other than the first adds rows
+    labelled ", <form> head"."""
     import keras
 
     from hckeras import build_hypercolumn_model
@@ -144,8 +150,12 @@ def build_models(
             bares["backbone, hard-swish as ReLU (bound)"] = relu
     models = {}
     for variant in variants:
-        for label, graph in graphs.items():
-            models[(f"{backbone} {label}", variant)] = _convert(graph, variant, crops)
+        for head in heads:
+            suffix = "" if head == heads[0] else f", {head} head"
+            for label, graph in graphs.items():
+                models[(f"{backbone} {label}{suffix}", variant)] = _convert(
+                    graph, variant, crops, head=head
+                )
         if variant != "qat":
             for label, graph in bares.items():
                 models[(f"{backbone} {label}", variant)] = _convert(
@@ -218,6 +228,12 @@ def main(argv=None):
         help="also time each backbone with hard-swish as ReLU (a bound for a one-op int8 "
         "hard-swish, not a model)",
     )
+    parser.add_argument(
+        "--heads",
+        default="auto",
+        help="head forms, comma-separated (auto, streams, dense): auto is what hckeras export "
+        "writes; each further form adds rows",
+    )
     parser.add_argument("--peers", nargs="*", default=[], help=".tflite files timed alongside")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
@@ -234,6 +250,7 @@ def main(argv=None):
                 args.keypoints,
                 args.taps,
                 args.hard_swish_bound,
+                tuple(args.heads.split(",")),
             )
         )
     for peer in args.peers:

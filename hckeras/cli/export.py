@@ -48,6 +48,13 @@ def register(subparsers):
         help="also export category-conditional models, one per category "
         "(model_<variant>_cat<id>.tflite: only that category's maps, for on-device use)",
     )
+    parser.add_argument(
+        "--head",
+        choices=("auto", "streams", "dense"),
+        default="auto",
+        help="eq. 3 on grid streams (the same probabilities, a lighter head): where the "
+        "model's tap maps allow it (auto), always (streams: fail if not), or never (dense)",
+    )
     parser.set_defaults(func=run_export)
 
 
@@ -138,6 +145,7 @@ def run_export(args):
         accuracy_fn=accuracy_fn,
         max_accuracy_drop=args.max_accuracy_drop,
         per_category=args.per_category,
+        head=args.head,
     )
     table = format_table(rows, threads)
     print(table)

@@ -136,6 +136,7 @@ def run_export_benchmark(
     accuracy_fn=None,
     max_accuracy_drop=None,
     per_category=False,
+    head="auto",
     log=print,
 ):
     """Export and measure `variants` of a saved `.keras` model into `out_dir`.
@@ -164,6 +165,8 @@ def run_export_benchmark(
             (`model_<variant>_cat<id>.tflite`, category-conditional: only that
             category's maps) and add a "<variant> per category" row measuring
             the first category's model.
+        head: the head form of every variant ("auto", "streams", "dense";
+            `hckeras.export.grid_stream_model.export_graph`).
 
     Returns:
         list of `Row`.
@@ -198,7 +201,12 @@ def run_export_benchmark(
             if train_data is None:
                 raise ValueError("the qat variant needs training data (--data)")
             return export_qat(
-                model_path, path, train_data, config=qat_config, category_id=category_id
+                model_path,
+                path,
+                train_data,
+                config=qat_config,
+                category_id=category_id,
+                head=head,
             )
         return export_tflite(
             model_path,
@@ -206,6 +214,7 @@ def run_export_benchmark(
             path,
             representative_data=calibration_crops,
             category_id=category_id,
+            head=head,
         )
 
     for variant in variants:

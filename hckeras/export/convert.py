@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from hckeras.export.category_model import category_model
+from hckeras.export.grid_stream_model import export_graph
 from hckeras.export.int8_graph import int8_graph
 from hckeras.export.metadata import build_metadata, embed_metadata
 from hckeras.export.quantization import GPU_VARIANTS, QuantizationConfig
@@ -155,7 +156,13 @@ def finish_export(tflite_bytes, out_path, spec, config, extra=None, category_id=
 
 
 def export_tflite(
-    model_or_path, variant, out_path, spec=None, representative_data=None, category_id=None
+    model_or_path,
+    variant,
+    out_path,
+    spec=None,
+    representative_data=None,
+    category_id=None,
+    head="auto",
 ):
     """Export one variant of a hypercolumn model as a `.tflite` file with metadata.
 
@@ -171,6 +178,9 @@ def export_tflite(
         representative_data: int8 only: float32 `(N, H, W, 3)` calibration crops.
         category_id: export a category-conditional model with only this
             category's maps (`hckeras.export.category_model`); None: all maps.
+        head: "auto", "streams" or "dense" (`hckeras.export.grid_stream_model`):
+            eq. 3 on grid streams (the same probabilities, a lighter head) where
+            the model allows it; the metadata's `head` says which was written.
 
     Returns:
         the metadata document (a dict) written into the file.
@@ -198,13 +208,16 @@ def export_tflite(
         config = QuantizationConfig.for_variant(variant, representative_data)
     if category_id is not None:
         model = category_model(model, spec.layout, category_id)
-    static = static_probability_model(model)
+    graph, form = export_graph(model, head)
+    static = static_probability_model(graph)
     _check_spec(static, spec, category_id)
     if config.variant == "int8":
         static = int8_graph(static)
-    names = [layer.name for layer in model.layers]
+    names = [layer.name for layer in graph.layers]
     tflite_bytes = convert_keras(static, config, names)
-    return finish_export(tflite_bytes, out_path, spec, config, category_id=category_id)
+    return finish_export(
+        tflite_bytes, out_path, spec, config, extra={"head": form}, category_id=category_id
+    )
 
 
 def _check_spec(model, spec, category_id=None):

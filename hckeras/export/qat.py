@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hckeras.export.grid_stream_model import export_graph
 from hckeras.export.twin import twin_from_keras3, twin_layers
 
 
@@ -91,9 +92,16 @@ def quantize_configs():
 
 FOLDING_LAYERS = ("Conv2D", "DepthwiseConv2D")
 """Layers into which tfmot's transforms fold a following BatchNormalization."""
-SAME_SCALE_LAYERS = ("Resizing",)
+SAME_SCALE_LAYERS = ("Resizing", "StitchGridStreams")
 """Layers whose output keeps the input's quantization (no quantizer of their own): an
-int8 RESIZE_BILINEAR with different input and output scales costs a requantize."""
+int8 RESIZE_BILINEAR with different input and output scales costs a requantize, and
+grid-stream stitching only slices and concatenates."""
+
+INTERPOLATION_LAYERS = {
+    "GridInterpolation": "grid_interpolation",
+    "GridStreamInterpolation": "grid_stream_interpolation",
+}
+"""Eq. 3 layers (fixed [0, 1] ranges in QAT) -> their layer name in the probability graph."""
 
 
 def _inbound_layers(layer):
@@ -132,7 +140,8 @@ def annotation_plan(twin):
     BatchNormalization (+ ReLU) transforms, which fold the BN and fuse the
     activation: a custom config on the BN would stop them); "output": an output
     quantizer; "none": no quantizer (same-scale layers, a constant add that a
-    ReLU after it fuses with, `GridInterpolation`, whose ranges are fixed).
+    ReLU after it fuses with, same-scale slicing and resizing, the eq. 3 layers,
+    whose ranges are fixed).
     """
     import tf_keras
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
@@ -149,7 +158,7 @@ def annotation_plan(twin):
             continue
         if registry.supports(layer) or folds_into_conv(layer, consumers):
             plan[layer.name] = "tfmot"
-        elif kind in (*SAME_SCALE_LAYERS, "GridInterpolation"):
+        elif kind in (*SAME_SCALE_LAYERS, *INTERPOLATION_LAYERS):
             plan[layer.name] = "none"
         elif kind == "AddConstant" and len(after) == 1 and type(after[0]).__name__ == "ReLU":
             plan[layer.name] = "none"
@@ -170,7 +179,7 @@ def quantize_twin(twin):
     def clone(layer):
         if isinstance(layer, tf_keras.layers.InputLayer):
             return layer.__class__.from_config(layer.get_config())
-        if type(layer).__name__ == "GridInterpolation":
+        if type(layer).__name__ in INTERPOLATION_LAYERS:
             layer = layer.__class__.from_config({**layer.get_config(), "fixed_ranges": True})
         kind = plan[layer.name]
         if kind == "tfmot":
@@ -248,14 +257,28 @@ def _weight_ranges(wrapper):
         variable.assign(np.reshape(ranged, variable.shape).astype(np.float32))
 
 
-def qat_loss(grid_size, output_size, num_maps, mode="interpolated"):
-    """The composite loss on 4-D scores `(B, S, S, num_maps * K*K)`, reusing
-    `hckeras.losses.hypercolumn_loss` (keras.ops on tf tensors)."""
+def qat_loss(grid_size, output_size, num_maps, mode="interpolated", streams=False):
+    """The composite loss on 4-D scores, reusing `hckeras.losses.hypercolumn_loss`
+    (keras.ops on tf tensors): dense scores `(B, S, S, num_maps * K*K)`, or with
+    `streams` the grid-stream scores `(B, S, S, streams * num_maps)` with their
+    weights (`hckeras.layers.grid_streams`: the same loss, the zero-weight terms
+    left out)."""
     import tensorflow as tf
 
+    from hckeras.layers.grid_streams import stream_cell_weights, stream_count, stream_weights
     from hckeras.layers.grid_weights import cell_weights, grid_weights
     from hckeras.losses.hypercolumn_loss import hypercolumn_loss
 
+    if streams:
+        weights = stream_weights if mode == "interpolated" else stream_cell_weights
+        count = stream_count(grid_size) ** 2
+        alpha = weights(grid_size, output_size)
+
+        def loss(y_true, scores):
+            grouped = tf.reshape(scores, (-1, output_size, output_size, count, num_maps))
+            return hypercolumn_loss(y_true, tf.transpose(grouped, (0, 1, 2, 4, 3)), alpha)
+
+        return loss
     alpha = (grid_weights if mode == "interpolated" else cell_weights)(grid_size, output_size)
     shape = (-1, output_size, output_size, num_maps, grid_size * grid_size)
 
@@ -283,7 +306,7 @@ def _first_crops(dataset, count):
     return np.concatenate(crops)
 
 
-def train_qat(model, train_data, config=None, validation_data=None):
+def train_qat(model, train_data, config=None, validation_data=None, head="auto"):
     """Quantization-aware fine-tuning of a copy of `model`.
 
     Args:
@@ -292,20 +315,28 @@ def train_qat(model, train_data, config=None, validation_data=None):
         train_data: `hckeras.data.training_dataset(...)` batches (a PyDataset).
         config: `QATConfig`.
         validation_data: optional validation PyDataset.
+        head: the probability graph's form, "auto", "streams" or "dense"
+            (`hckeras.export.grid_stream_model.export_graph`): QAT fine-tunes
+            the graph that is exported.
 
     Returns:
         `(qat_model, history)`: a tf_keras model from crops to probabilities,
-        with fake-quant nodes, ready for `convert_qat`.
+        with fake-quant nodes, ready for `convert_qat`; its name ends in
+        "_streams" when it runs eq. 3 on grid streams.
     """
     import tf_keras
 
     from hckeras.models import probability_model
 
     config = config or QATConfig()
+    model, form = export_graph(model, head)
     if len(model.outputs[0].shape) == 5:
         model = probability_model(model)
     twin = twin_from_keras3(model)
-    interpolation = twin.get_layer("grid_interpolation")
+    streams = form == "grid_streams"
+    interpolation = twin.get_layer(
+        INTERPOLATION_LAYERS["GridStreamInterpolation" if streams else "GridInterpolation"]
+    )
     two_outputs = tf_keras.Model(twin.input, [interpolation.input, twin.output], name=twin.name)
     quantized = quantize_twin(two_outputs)
     calibrate_ranges(quantized, two_outputs, _first_crops(train_data, config.calibration_crops))
@@ -314,7 +345,10 @@ def train_qat(model, train_data, config=None, validation_data=None):
     maps = int(twin.output.shape[3])
     quantized.compile(
         optimizer=tf_keras.optimizers.Adam(config.learning_rate),
-        loss={scores_name: qat_loss(grid, size, maps, config.loss_mode), probs_name: None},
+        loss={
+            scores_name: qat_loss(grid, size, maps, config.loss_mode, streams),
+            probs_name: None,
+        },
     )
     steps = config.steps_per_epoch or len(train_data)
 
@@ -370,6 +404,7 @@ def export_qat(
     config=None,
     validation_data=None,
     category_id=None,
+    head="auto",
 ):
     """QAT-fine-tune a copy of a saved model and write an int8 `.tflite` with metadata.
 
@@ -382,6 +417,7 @@ def export_qat(
         validation_data: optional validation batches.
         category_id: fine-tune and export a category-conditional model with only
             this category's maps (`hckeras.export.category_model`).
+        head: "auto", "streams" or "dense", as in `export_tflite`.
 
     Returns:
         the metadata document written into the file.
@@ -405,9 +441,10 @@ def export_qat(
         train_data = CategoryBatches(train_data, spec.layout, category_id)
         if validation_data is not None:
             validation_data = CategoryBatches(validation_data, spec.layout, category_id)
-    qat_model, history = train_qat(model, train_data, config, validation_data)
+    model, form = export_graph(model, head)
+    qat_model, history = train_qat(model, train_data, config, validation_data, head)
     losses = [] if history is None else [float(v) for v in history.history.get("loss", [])]
-    extra = {"qat": {**asdict(config), "loss_per_epoch": losses}}
+    extra = {"qat": {**asdict(config), "loss_per_epoch": losses}, "head": form}
     return finish_export(
         convert_qat(qat_model), out_path, spec, QuantizationConfig.for_qat(), extra, category_id
     )

@@ -5,8 +5,8 @@ same layer names, inbound connections, configs (minus Keras-3-only keys) and
 weights, as tf_keras layers. Layers that tf_keras lacks, or that tfmot would
 quantize badly, get twins here with the same math:
 
-- the hckeras layers (`GridInterpolation`, `TapScale`, `NeighborhoodStack`,
-  `BroadcastMap`);
+- the hckeras layers (`GridInterpolation`, `GridStreamInterpolation`,
+  `StitchGridStreams`, `TapScale`, `NeighborhoodStack`, `BroadcastMap`);
 - `Rescaling` by numbers becomes `<name>_scale` (MultiplyConstant) and `<name>`
   (AddConstant): an int8 MUL and ADD, as in the post-training int8 graph. (A 1x1
   `DepthwiseConv2D` on the 3 input channels, its earlier twin, made the QAT
@@ -68,6 +68,12 @@ def _tf_keras_layers():
     import tensorflow as tf
     import tf_keras
 
+    from hckeras.layers.grid_streams import (
+        stitch_streams,
+        stream_bands,
+        stream_count,
+        stream_weights,
+    )
     from hckeras.layers.grid_weights import grid_weights
 
     class GridInterpolation(tf_keras.layers.Layer):
@@ -110,6 +116,53 @@ def _tf_keras_layers():
                 "grid_size": self.grid_size,
                 "fixed_ranges": self.fixed_ranges,
             }
+
+    class StitchGridStreams(tf_keras.layers.Layer):
+        """tf_keras twin of `hckeras.layers.StitchGridStreams` (slices and concats)."""
+
+        def __init__(self, grid_size, output_size, **kwargs):
+            super().__init__(**kwargs)
+            self.grid_size, self.output_size = grid_size, output_size
+
+        def build(self, input_shape):
+            self._rows = stream_bands(self.grid_size, self.output_size, int(input_shape[1]))
+            self._columns = stream_bands(self.grid_size, self.output_size, int(input_shape[2]))
+            super().build(input_shape)
+
+        def call(self, scores):
+            return stitch_streams(scores, self._rows, self._columns, self.grid_size, tf.concat)
+
+        def compute_output_shape(self, input_shape):
+            streams = stream_count(self.grid_size) ** 2
+            return (*input_shape[:3], streams * input_shape[3] // self.grid_size**2)
+
+        def get_config(self):
+            return {
+                **super().get_config(),
+                "grid_size": self.grid_size,
+                "output_size": self.output_size,
+            }
+
+    class GridStreamInterpolation(GridInterpolation):
+        """tf_keras twin of `hckeras.layers.GridStreamInterpolation` (eq. 3 on grid
+        streams); `fixed_ranges` as in `GridInterpolation`."""
+
+        def build(self, input_shape):
+            streams = stream_count(self.grid_size) ** 2
+            size = int(input_shape[1])
+            self.num_maps = int(input_shape[3]) // streams
+            self._alpha = np.repeat(stream_weights(self.grid_size, size), self.num_maps, axis=-1)
+            tf_keras.layers.Layer.build(self, input_shape)
+
+        def call(self, scores):
+            size, streams = int(scores.shape[1]), stream_count(self.grid_size) ** 2
+            weighted = self._unit_range(tf.sigmoid(scores) * tf.constant(self._alpha))
+            grouped = tf.reshape(weighted, (-1, size * size, streams, self.num_maps))
+            summed = self._unit_range(tf.reduce_sum(grouped, axis=2))
+            return tf.reshape(summed, (-1, size, size, self.num_maps))
+
+        def compute_output_shape(self, input_shape):
+            return (*input_shape[:3], input_shape[3] // stream_count(self.grid_size) ** 2)
 
     class TapScale(tf_keras.layers.Layer):
         """tf_keras twin of `hckeras.layers.TapScale`."""
@@ -188,6 +241,8 @@ def _tf_keras_layers():
 
     return {
         "GridInterpolation": GridInterpolation,
+        "GridStreamInterpolation": GridStreamInterpolation,
+        "StitchGridStreams": StitchGridStreams,
         "TapScale": TapScale,
         "NeighborhoodStack": NeighborhoodStack,
         "BroadcastMap": BroadcastMap,

@@ -1,0 +1,158 @@
+"""`grid_stream_model`: the probability graph with eq. 3 run on grid streams.
+
+The dense probability graph (`hckeras.probability_model`) upsamples every tap's
+`M * K*K` score maps to S x S, sums them, and blends K*K classifiers per pixel
+of which at most four have a non-zero weight. This graph reorders each tap's
+score conv to classifier-major channels, stitches each stream's classifiers into
+one coarse map (`hckeras.layers.StitchGridStreams`), upsamples and sums the
+`min(K, 3)^2 * M` stitched channels, and blends the streams
+(`GridStreamInterpolation`): the same probabilities, up to float rounding, with
+a head that works on 9 maps per output map instead of 25 (K = 5). fc taps, a
+per-box constant, are added to the coarsest spatial tap's scores before
+stitching (upsampling preserves a constant).
+
+    fast = grid_stream_model(model)   # model: training or probability model
+"""
+
+import numpy as np
+
+from hckeras.export.category_model import SCORE_SUFFIX
+
+
+def _score_convs(model):
+    import keras
+
+    convs = [
+        layer
+        for layer in model.layers
+        if layer.name.endswith(SCORE_SUFFIX) and isinstance(layer, keras.layers.Conv2D)
+    ]
+    if not convs:
+        raise ValueError(
+            f"model {model.name!r} has no tap score convs (<tap>{SCORE_SUFFIX}); grid streams "
+            "need the efficient head"
+        )
+    return convs
+
+
+def _grid_size(model):
+    """K*K of a training or probability model."""
+    from hckeras.models.hypercolumn_model import LOGITS_LAYER
+
+    for layer in model.layers:
+        if layer.name == LOGITS_LAYER:
+            return int(layer.target_shape[-1])  # K*K
+        if type(layer).__name__ == "GridInterpolation":
+            return layer.grid_size**2
+    raise ValueError(f"model {model.name!r} has no {LOGITS_LAYER!r} or GridInterpolation layer")
+
+
+def _classifier_major(conv, cells):
+    """A copy of score `conv` whose output channel `k * M + m` is its channel
+    `m * K*K + k`."""
+    import keras
+
+    kernel, bias = conv.get_weights()
+    maps = conv.filters // cells
+    order = np.arange(conv.filters).reshape(maps, cells).T.reshape(-1)
+    copy = keras.layers.Conv2D.from_config({**conv.get_config(), "name": f"{conv.name}_streams"})
+    copy.build(conv.input.shape)
+    copy.set_weights([kernel[..., order], bias[order]])
+    return copy
+
+
+def grid_stream_model(model):
+    """A probability model equal to `probability_model(model)` (up to float
+    rounding) whose head works on grid streams.
+
+    Args:
+        model: a hypercolumn model with the efficient head (training model, with
+            its 5-D logits, or probability model), all or one category's maps.
+
+    Returns:
+        `keras.Model` with `model`'s inputs and `(B, S, S, M)` probabilities,
+        sharing the backbone's layers.
+
+    Raises:
+        ValueError: no score convs (explicit head), no tap with a spatial map,
+            K < 4 (no classifier to skip), or a tap map too coarse to stitch
+            (`hckeras.layers.stream_bands`), naming it.
+    """
+    import keras
+
+    from hckeras.layers import GridStreamInterpolation, StitchGridStreams
+
+    convs = _score_convs(model)
+    cells = _grid_size(model)
+    grid_size = round(cells**0.5)
+    if grid_size < 4:
+        raise ValueError(
+            f"model {model.name!r} has a {grid_size} x {grid_size} grid: every classifier is "
+            "its own stream, grid streams would not skip any"
+        )
+    output_size = int(model.outputs[0].shape[1])
+    scores, constants = [], []
+    for conv in convs:
+        tap = conv.name[: -len(SCORE_SUFFIX)]
+        x = _classifier_major(conv, cells)(conv.input)
+        (constants if tuple(x.shape[1:3]) == (1, 1) else scores).append((tap, x))
+    if not scores:
+        raise ValueError(f"model {model.name!r} has only 1 x 1 (fc) taps: nothing to stitch")
+    scores.sort(key=lambda item: item[1].shape[1] * item[1].shape[2])
+    if constants:
+        tap, coarsest = scores[0]
+        for name, constant in constants:
+            coarsest = keras.layers.Add(name=f"{name}_streams_add")([coarsest, constant])
+        scores[0] = (tap, coarsest)
+    terms = []
+    for tap, x in scores:
+        try:
+            x = StitchGridStreams(grid_size, output_size, name=f"{tap}_stitch")(x)
+        except ValueError as error:
+            raise ValueError(f"tap {tap!r} of model {model.name!r}: {error}") from None
+        if tuple(x.shape[1:3]) != (output_size, output_size):
+            x = keras.layers.Resizing(
+                output_size, output_size, interpolation="bilinear", name=f"{tap}_streams_upsample"
+            )(x)
+        terms.append(x)
+    total = terms[0]
+    for index, term in enumerate(terms[1:], start=1):
+        total = keras.layers.Add(name=f"streams_sum_{index}")([total, term])
+    probabilities = GridStreamInterpolation(
+        grid_size, dtype="float32", name="grid_stream_interpolation"
+    )(total)
+    return keras.Model(model.input, probabilities, name=f"{model.name}_streams")
+
+
+HEAD_FORMS = ("auto", "streams", "dense")
+"""`export_graph` forms: grid streams where the model allows them, always, or never."""
+
+
+def export_graph(model, head="auto"):
+    """The graph to export for `model`, and its form ("grid_streams" or "dense").
+
+    Args:
+        model: a hypercolumn training or probability model (a grid-stream
+            model is returned as is).
+        head: "auto" (grid streams when `grid_stream_model` can build them, else
+            the dense probability graph), "streams" (grid streams or the
+            `ValueError` that says why not) or "dense".
+
+    Returns:
+        `(keras.Model, form)`: the training model is returned as is for the dense
+        form (`static_probability_model` adds eq. 3).
+    """
+    if head not in HEAD_FORMS:
+        raise ValueError(f"unknown head form {head!r}; valid: {', '.join(HEAD_FORMS)}")
+    if any(type(layer).__name__ == "GridStreamInterpolation" for layer in model.layers):
+        if head == "dense":
+            raise ValueError(f"model {model.name!r} already runs eq. 3 on grid streams")
+        return model, "grid_streams"
+    if head == "dense":
+        return model, "dense"
+    try:
+        return grid_stream_model(model), "grid_streams"
+    except ValueError:
+        if head == "streams":
+            raise
+        return model, "dense"

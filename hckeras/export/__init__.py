@@ -7,7 +7,8 @@ Modules, one job each: `quantization` (variant -> converter settings), `convert`
 (Keras -> `.tflite`), `metadata` (embedded JSON, read without TensorFlow),
 `litert_runner` (inference), `preflight` (GPU-delegate check), `parity` (LiteRT vs
 Keras), `qat` (quantization-aware training) on the tf_keras `twin`, `int8_graph`
-(int8-friendly rewrites), `category_model` (category-conditional models), `profile`
+(int8-friendly rewrites), `category_model` (category-conditional models),
+`grid_stream_model` (eq. 3 on grid streams, the default export head), `profile`
 (XNNPACK partitions and ops outside them), `benchmark` (the export table).
 Heavy imports (TensorFlow, tfmot) happen inside functions.
 """

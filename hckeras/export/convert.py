@@ -1,7 +1,9 @@
 """`export_tflite`: a Keras hypercolumn model -> one LiteRT (`.tflite`) variant.
 
-The exported graph is the probability model (`hckeras.probability_model`) with a
-static batch of 1 (the GPU delegate needs static shapes):
+The exported graph is the probability model (`hckeras.probability_model`), in its
+grid-stream form where the model allows it (`hckeras.export.grid_stream_model`: the
+same probabilities from a lighter head), with a static batch of 1 (the GPU delegate
+needs static shapes):
 
 - input `(1, H, W, 3)` float32, RGB in [0, 255] (normalization is in the graph);
 - output `(1, S, S, num_maps)` float32 probabilities.

@@ -35,16 +35,42 @@ def _score_convs(model):
     return convs
 
 
-def _grid_size(model):
-    """K*K of a training or probability model."""
+def _summed_scores(model):
+    """K*K and the summed score tensor that eq. 3 (or the logits reshape) takes."""
     from hckeras.models.hypercolumn_model import LOGITS_LAYER
 
     for layer in model.layers:
         if layer.name == LOGITS_LAYER:
-            return int(layer.target_shape[-1])  # K*K
+            return int(layer.target_shape[-1]), layer.input
         if type(layer).__name__ == "GridInterpolation":
-            return layer.grid_size**2
+            return layer.grid_size**2, layer.input
     raise ValueError(f"model {model.name!r} has no {LOGITS_LAYER!r} or GridInterpolation layer")
+
+
+HEAD_LAYERS = ("Resizing", "Add", "BroadcastMap")
+"""The layers `efficient_head` puts between the score convs and the summed scores."""
+
+
+def _check_efficient_head(model, scores, convs):
+    """`ValueError` unless only `efficient_head`'s layers lie between `convs` and
+    `scores` (a layer there would be left out of the rebuilt head)."""
+    stack, seen = [scores], set()
+    while stack:
+        layer, node_index, _ = stack.pop()._keras_history
+        if layer in convs or id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        kind = type(layer).__name__
+        bilinear = kind != "Resizing" or (
+            layer.interpolation == "bilinear" and not layer.crop_to_aspect_ratio
+        )
+        if kind not in HEAD_LAYERS or not bilinear:
+            raise ValueError(
+                f"model {model.name!r} has layer {layer.name!r} ({kind}) between its score "
+                "convs and eq. 3; grid streams rebuild only the efficient head "
+                f"({', '.join(HEAD_LAYERS)})"
+            )
+        stack.extend(layer._inbound_nodes[node_index].input_tensors)
 
 
 def _classifier_major(conv, cells):
@@ -74,7 +100,8 @@ def grid_stream_model(model):
         sharing the backbone's layers.
 
     Raises:
-        ValueError: no score convs (explicit head), no tap with a spatial map,
+        ValueError: no score convs (explicit head), a layer other than the
+            efficient head's between them and eq. 3, no tap with a spatial map,
             K < 4 (no classifier to skip), or a tap map too coarse to stitch
             (`hckeras.layers.stream_bands`), naming it.
     """
@@ -83,7 +110,8 @@ def grid_stream_model(model):
     from hckeras.layers import GridStreamInterpolation, StitchGridStreams
 
     convs = _score_convs(model)
-    cells = _grid_size(model)
+    cells, summed = _summed_scores(model)
+    _check_efficient_head(model, summed, convs)
     grid_size = round(cells**0.5)
     if grid_size < 4:
         raise ValueError(

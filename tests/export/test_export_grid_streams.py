@@ -72,6 +72,15 @@ def test_forms_and_refusals(model):
     fc_only = build_hypercolumn_model("tiny", taps={"fc7": 1}, grid_size=5, output_size=32)
     with pytest.raises(ValueError, match="only 1 x 1 \\(fc\\) taps"):
         grid_stream_model(fc_only)
+    import keras
+
+    scores = model.get_layer("hypercolumn_sum").output
+    scaled = keras.layers.Rescaling(2.0, name="score_gain")(scores)
+    logits = keras.layers.Reshape((OUT, OUT, MAPS, 25), name="hypercolumn_logits")(scaled)
+    edited = keras.Model(model.input, logits)
+    with pytest.raises(ValueError, match="layer 'score_gain' \\(Rescaling\\) between its score"):
+        grid_stream_model(edited)
+    assert export_graph(edited, "auto") == (edited, "dense")
     explicit = build_hypercolumn_model("tiny", grid_size=5, output_size=32, head="explicit")
     with pytest.raises(ValueError, match="no tap score convs"):
         grid_stream_model(explicit)

@@ -153,7 +153,21 @@ def grid_stream_model(model):
 
 
 HEAD_FORMS = ("auto", "streams", "dense")
-"""`export_graph` forms: grid streams where the model allows them, always, or never."""
+"""`export_graph` forms: grid streams where they pay and the model allows them, always,
+or never."""
+
+AUTO_MIN_MAPS = 3
+"""`auto` picks grid streams for models with at least this many output maps. Measured
+(BENCHMARKS.md, "Grid streams"; MobileNetV3 at 224 px, S 50, 1 thread): with one map
+(a category-conditional mask model) the slices and concatenations cost more than the
+16 of 25 maps they save (3-9% slower); with 3 maps, 0-8% faster; with 17 (keypoints),
+16-37% faster."""
+
+
+def stream_maps(model):
+    """Output maps of a hypercolumn model with score convs (M)."""
+    cells, _ = _summed_scores(model)
+    return _score_convs(model)[0].filters // cells
 
 
 def export_graph(model, head="auto"):
@@ -162,9 +176,10 @@ def export_graph(model, head="auto"):
     Args:
         model: a hypercolumn training or probability model (a grid-stream
             model is returned as is).
-        head: "auto" (grid streams when `grid_stream_model` can build them, else
-            the dense probability graph), "streams" (grid streams or the
-            `ValueError` that says why not) or "dense".
+        head: "auto" (grid streams when the model has at least `AUTO_MIN_MAPS`
+            maps and `grid_stream_model` can build them, else the dense
+            probability graph), "streams" (grid streams or the `ValueError` that
+            says why not) or "dense".
 
     Returns:
         `(keras.Model, form)`: the training model is returned as is for the dense
@@ -179,6 +194,8 @@ def export_graph(model, head="auto"):
     if head == "dense":
         return model, "dense"
     try:
+        if head == "auto" and stream_maps(model) < AUTO_MIN_MAPS:
+            return model, "dense"
         return grid_stream_model(model), "grid_streams"
     except ValueError:
         if head == "streams":

@@ -54,7 +54,7 @@ def test_stream_model_on_other_backbones(backbone, rng):
     )
 
 
-def test_forms_and_refusals(model):
+def test_forms_and_refusals(model, make_spec):
     assert export_graph(model, "dense") == (model, "dense")
     streams, form = export_graph(model, "auto")
     assert form == "grid_streams" and export_graph(streams, "auto") == (streams, "grid_streams")
@@ -62,7 +62,10 @@ def test_forms_and_refusals(model):
         export_graph(streams, "dense")
     with pytest.raises(ValueError, match="unknown head form 'sparse'"):
         export_graph(model, "sparse")
-    coarse = build_hypercolumn_model("tiny", grid_size=5, num_maps=1, output_size=32, input_size=32)
+    one_map = category_model(model, _spec(make_spec).layout, 1)
+    assert export_graph(one_map, "auto") == (one_map, "dense")  # fewer than AUTO_MIN_MAPS
+    assert export_graph(one_map, "streams")[1] == "grid_streams"
+    coarse = build_hypercolumn_model("tiny", grid_size=5, num_maps=3, output_size=32, input_size=32)
     assert export_graph(coarse, "auto") == (coarse, "dense")  # conv4 is 4 x 4
     with pytest.raises(ValueError, match="tap 'conv4' .* a 4-pixel map upsampled to 32"):
         export_graph(coarse, "streams")

@@ -160,8 +160,8 @@ AUTO_MIN_MAPS = 3
 """`auto` picks grid streams for models with at least this many output maps. Measured
 (BENCHMARKS.md, "Grid streams"; MobileNetV3 at 224 px, S 50, 1 thread): with one map
 (a category-conditional mask model) the slices and concatenations cost more than the
-16 of 25 maps they save (3-9% slower); with 3 maps, 0-8% faster; with 17 (keypoints),
-16-37% faster."""
+16 of 25 maps they save (1-9% slower); with 3 maps, from 2% slower to 8% faster; with 17
+(keypoints), 11-37% faster."""
 
 
 def stream_maps(model):

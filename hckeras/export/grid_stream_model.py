@@ -156,12 +156,13 @@ HEAD_FORMS = ("auto", "streams", "dense")
 """`export_graph` forms: grid streams where they pay and the model allows them, always,
 or never."""
 
-AUTO_MIN_MAPS = 3
+AUTO_MIN_MAPS = 4
 """`auto` picks grid streams for models with at least this many output maps. Measured
-(BENCHMARKS.md, "Grid streams"; MobileNetV3 at 224 px, S 50, 1 thread): with one map
-(a category-conditional mask model) the slices and concatenations cost more than the
-16 of 25 maps they save (1-9% slower); with 3 maps, from 2% slower to 8% faster; with 17
-(keypoints), 11-37% faster."""
+(BENCHMARKS.md, "Grid streams"; 1 thread): with one map (a category-conditional mask
+model) the slices and concatenations cost more than the 16 of 25 maps they save (1-9%
+slower, MobileNetV3 at 224 px, S 50); with 3 maps it is a wash (MobileNetV3: from 2%
+slower to 8% faster; the demo's tiny model at 96 px, S 32: fp32 6% slower, int8 2%
+faster); with 17 (keypoints), 11-37% faster."""
 
 
 def stream_maps(model):

@@ -56,16 +56,20 @@ def test_stream_model_on_other_backbones(backbone, rng):
 
 def test_forms_and_refusals(model, make_spec):
     assert export_graph(model, "dense") == (model, "dense")
-    streams, form = export_graph(model, "auto")
+    assert export_graph(model, "auto") == (model, "dense")  # 3 maps < AUTO_MIN_MAPS
+    keypoints = build_hypercolumn_model(
+        "tiny", grid_size=GRID, num_maps=17, output_size=OUT, input_size=SIZE
+    )
+    assert export_graph(keypoints, "auto")[1] == "grid_streams"
+    streams, form = export_graph(model, "streams")
     assert form == "grid_streams" and export_graph(streams, "auto") == (streams, "grid_streams")
     with pytest.raises(ValueError, match="already runs eq. 3 on grid streams"):
         export_graph(streams, "dense")
     with pytest.raises(ValueError, match="unknown head form 'sparse'"):
         export_graph(model, "sparse")
     one_map = category_model(model, _spec(make_spec).layout, 1)
-    assert export_graph(one_map, "auto") == (one_map, "dense")  # fewer than AUTO_MIN_MAPS
     assert export_graph(one_map, "streams")[1] == "grid_streams"
-    coarse = build_hypercolumn_model("tiny", grid_size=5, num_maps=3, output_size=32, input_size=32)
+    coarse = build_hypercolumn_model("tiny", grid_size=5, num_maps=4, output_size=32, input_size=32)
     assert export_graph(coarse, "auto") == (coarse, "dense")  # conv4 is 4 x 4
     with pytest.raises(ValueError, match="tap 'conv4' .* a 4-pixel map upsampled to 32"):
         export_graph(coarse, "streams")
@@ -83,7 +87,8 @@ def test_forms_and_refusals(model, make_spec):
     edited = keras.Model(model.input, logits)
     with pytest.raises(ValueError, match="layer 'score_gain' \\(Rescaling\\) between its score"):
         grid_stream_model(edited)
-    assert export_graph(edited, "auto") == (edited, "dense")
+    with pytest.raises(ValueError, match="layer 'score_gain'"):
+        export_graph(edited, "streams")
     explicit = build_hypercolumn_model("tiny", grid_size=5, output_size=32, head="explicit")
     with pytest.raises(ValueError, match="no tap score convs"):
         grid_stream_model(explicit)
@@ -106,7 +111,8 @@ def test_exported_variants(model, crops, make_spec, tmp_path):
     spec = _spec(make_spec)
     reference = np.asarray(probability_model(model)(crops))
     outputs = {}
-    for variant, head in (("fp32", "auto"), ("fp32", "dense"), ("fp16", "auto"), ("int8", "auto")):
+    heads = (("fp32", "streams"), ("fp32", "dense"), ("fp16", "streams"), ("int8", "streams"))
+    for variant, head in heads:
         path = tmp_path / f"{variant}_{head}.tflite"
         document = export_tflite(
             model, variant, path, spec=spec, representative_data=crops, head=head
@@ -120,10 +126,10 @@ def test_exported_variants(model, crops, make_spec, tmp_path):
         assert set(_resize_channels(path)) == {per_map * MAPS}
         outputs[(variant, head)] = LiteRTRunner(path)(crops)
     assert document["gpu_compatible"] is not None
-    np.testing.assert_allclose(outputs[("fp32", "auto")], reference, atol=1e-5)
-    np.testing.assert_allclose(outputs[("fp32", "auto")], outputs[("fp32", "dense")], atol=1e-5)
-    np.testing.assert_allclose(outputs[("fp16", "auto")], reference, atol=5e-3)
-    assert mask_iou(outputs[("int8", "auto")], reference).mean() >= 0.9
+    np.testing.assert_allclose(outputs[("fp32", "streams")], reference, atol=1e-5)
+    np.testing.assert_allclose(outputs[("fp32", "streams")], outputs[("fp32", "dense")], atol=1e-5)
+    np.testing.assert_allclose(outputs[("fp16", "streams")], reference, atol=5e-3)
+    assert mask_iou(outputs[("int8", "streams")], reference).mean() >= 0.9
 
 
 def test_qat_loss_on_streams_equals_the_dense_loss(model, crops, rng):
@@ -151,7 +157,9 @@ def test_qat_fine_tunes_and_exports_the_stream_graph(model, crops, make_spec, tm
     targets = (np.asarray(probability_model(model)(crops)) > 0.5).astype("float32")
     batches = [(crops, targets)] * 2
     path = tmp_path / "qat.tflite"
-    document = export_qat(model, path, batches, spec=spec, config=QATConfig(epochs=1))
+    document = export_qat(
+        model, path, batches, spec=spec, config=QATConfig(epochs=1), head="streams"
+    )
     assert document["head"] == "grid_streams"
     assert len(document["qat"]["loss_per_epoch"]) == 1
     profile = profile_tflite(path)

@@ -107,9 +107,7 @@ def test_interpreter_interface(variant, exported, trained_run):
 
 def test_int8_is_small(exported):
     fp32 = exported["fp32"].stat().st_size
-    # 0.305 here: the grid-stream head's slices and concatenations are the same few KB
-    # of graph in both files, which on this 0.9 MB model is half a percent of fp32.
-    assert exported["int8"].stat().st_size <= 0.31 * fp32
+    assert exported["int8"].stat().st_size <= 0.3 * fp32
     # QAT keeps a few more float tensors (per-channel scales, float rescaling).
     assert exported["qat"].stat().st_size <= 0.35 * fp32
 

@@ -139,9 +139,9 @@ def annotation_plan(twin):
     "tfmot": tfmot's own scheme (its registry, or its Conv2D/DepthwiseConv2D +
     BatchNormalization (+ ReLU) transforms, which fold the BN and fuse the
     activation: a custom config on the BN would stop them); "output": an output
-    quantizer; "none": no quantizer (same-scale layers, a constant add that a
-    ReLU after it fuses with, same-scale slicing and resizing, the eq. 3 layers,
-    whose ranges are fixed).
+    quantizer; "none": no quantizer (the same-scale layers, resizing and
+    grid-stream stitching; a constant add that a ReLU after it fuses with; the
+    eq. 3 layers, whose ranges are fixed).
     """
     import tf_keras
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (

@@ -23,6 +23,21 @@ def category_channels(layout, category_id, cells):
     return np.arange(maps.start * cells, maps.stop * cells)
 
 
+def score_convs(model):
+    """The tap score convs (`<tap>_score` Conv2D layers) of a hypercolumn model with
+    the efficient head; `ValueError` if it has none."""
+    import keras
+
+    convs = [
+        layer
+        for layer in model.layers
+        if layer.name.endswith(SCORE_SUFFIX) and isinstance(layer, keras.layers.Conv2D)
+    ]
+    if not convs:
+        raise ValueError(f"model {model.name!r} has no tap score convs (<tap>{SCORE_SUFFIX})")
+    return convs
+
+
 def category_model(model, layout, category_id):
     """A copy of hypercolumn `model` (training or probability model) whose output
     holds only `category_id`'s maps, in layout order.
@@ -38,13 +53,7 @@ def category_model(model, layout, category_id):
     from hckeras.models.hypercolumn_model import LOGITS_LAYER
 
     channels = None
-    scores = [
-        layer
-        for layer in model.layers
-        if layer.name.endswith(SCORE_SUFFIX) and isinstance(layer, keras.layers.Conv2D)
-    ]
-    if not scores:
-        raise ValueError(f"model {model.name!r} has no tap score convs (<tap>{SCORE_SUFFIX})")
+    scores = score_convs(model)
     total = scores[0].filters
     cells = total // layout.num_maps
     channels = category_channels(layout, category_id, cells)

@@ -16,23 +16,7 @@ stitching (upsampling preserves a constant).
 
 import numpy as np
 
-from hckeras.export.category_model import SCORE_SUFFIX
-
-
-def _score_convs(model):
-    import keras
-
-    convs = [
-        layer
-        for layer in model.layers
-        if layer.name.endswith(SCORE_SUFFIX) and isinstance(layer, keras.layers.Conv2D)
-    ]
-    if not convs:
-        raise ValueError(
-            f"model {model.name!r} has no tap score convs (<tap>{SCORE_SUFFIX}); grid streams "
-            "need the efficient head"
-        )
-    return convs
+from hckeras.export.category_model import SCORE_SUFFIX, score_convs
 
 
 def _summed_scores(model):
@@ -109,7 +93,7 @@ def grid_stream_model(model):
 
     from hckeras.layers import GridStreamInterpolation, StitchGridStreams
 
-    convs = _score_convs(model)
+    convs = score_convs(model)
     cells, summed = _summed_scores(model)
     _check_efficient_head(model, summed, convs)
     grid_size = round(cells**0.5)
@@ -168,7 +152,7 @@ faster); with 17 (keypoints), 11-37% faster."""
 def stream_maps(model):
     """Output maps of a hypercolumn model with score convs (M)."""
     cells, _ = _summed_scores(model)
-    return _score_convs(model)[0].filters // cells
+    return score_convs(model)[0].filters // cells
 
 
 def export_graph(model, head="auto"):

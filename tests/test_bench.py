@@ -121,6 +121,31 @@ def test_edge_latency_models_take_the_taps_given():
         assert resizes == [2, 1]
 
 
+def test_edge_latency_streams_stitched_head_has_no_classifier_blocks(capsys):
+    pytest.importorskip("ai_edge_litert")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("LiteRT export needs the TensorFlow backend")
+    from hckeras.bench.edge_latency import build_models, main
+    from hckeras.export.profile import profile_tflite
+
+    # tiny at 96 px, S 32: pool2 (24 x 24) is the finer spatial tap.
+    heads = ("streams", "streams_stitched")
+    models = build_models("tiny", 96, 32, 1, ["fp32"], keypoints=4, heads=heads)
+    convs = {
+        head: profile_tflite(models[(f"tiny keypoints (4 maps){suffix}", "fp32")]).ops.count(
+            "CONV_2D"
+        )
+        for head, suffix in (("streams", ""), ("streams_stitched", ", streams_stitched head"))
+    }
+    # pool2's one score conv becomes one conv per grid classifier (25).
+    assert convs["streams"] - convs["streams_stitched"] == 25 - 1
+    with pytest.raises(SystemExit):
+        main(["tiny", "--heads", "streams,sparse"])
+    assert "unknown head form(s) sparse" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_edge_latency_hard_swish_bound_replaces_each_three_op_hard_swish_by_a_fused_relu():
     pytest.importorskip("ai_edge_litert")

@@ -36,12 +36,19 @@ def _data_statistics(model, crops):
         layer.momentum = 0.99
 
 
+BENCH_HEADS = ("auto", "streams", "dense", "streams_stitched")
+"""`--heads` forms: `export_graph`'s, and "streams_stitched", grid streams without
+classifier blocks (`grid_stream_model(classifier_blocks=False)`), for comparison."""
+
+
 def _convert(model, variant, crops, hypercolumn=True, head="auto"):
     from hckeras.export.convert import convert_keras, static_probability_model
-    from hckeras.export.grid_stream_model import export_graph
+    from hckeras.export.grid_stream_model import export_graph, grid_stream_model
     from hckeras.export.int8_graph import int8_graph
     from hckeras.export.quantization import QuantizationConfig
 
+    if hypercolumn and head == "streams_stitched":
+        model, head = grid_stream_model(model, classifier_blocks=False), "streams"
     if variant == "qat":
         from hckeras.export.qat import QATConfig, convert_qat, train_qat
 
@@ -231,13 +238,17 @@ def main(argv=None):
     parser.add_argument(
         "--heads",
         default="auto",
-        help="head forms, comma-separated (auto, streams, dense): auto is what hckeras export "
-        "writes; each further form adds rows",
+        help="head forms, comma-separated (auto, streams, dense, streams_stitched): auto is "
+        "what hckeras export writes; each further form adds rows",
     )
     parser.add_argument("--peers", nargs="*", default=[], help=".tflite files timed alongside")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
+    heads = tuple(args.heads.split(","))
+    unknown = sorted(set(heads) - set(BENCH_HEADS))
+    if unknown:
+        parser.error(f"unknown head form(s) {', '.join(unknown)}; valid: {', '.join(BENCH_HEADS)}")
     models = {}
     for backbone in args.backbones:
         models.update(
@@ -250,7 +261,7 @@ def main(argv=None):
                 args.keypoints,
                 args.taps,
                 args.hard_swish_bound,
-                tuple(args.heads.split(",")),
+                heads,
             )
         )
     for peer in args.peers:

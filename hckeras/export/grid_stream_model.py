@@ -9,7 +9,9 @@ one coarse map (`hckeras.layers.StitchGridStreams`), upsamples and sums the
 (`GridStreamInterpolation`): the same probabilities, up to float rounding, with
 a head that works on 9 maps per output map instead of 25 (K = 5). fc taps, a
 per-box constant, are added to the coarsest spatial tap's scores before
-stitching (upsampling preserves a constant).
+stitching (upsampling preserves a constant). The finer taps, where the score
+convs cost the most, compute each classifier only on the band stitching keeps
+(`hckeras.export.classifier_blocks`).
 
     fast = grid_stream_model(model)   # model: training or probability model
 """
@@ -17,6 +19,7 @@ stitching (upsampling preserves a constant).
 import numpy as np
 
 from hckeras.export.category_model import SCORE_SUFFIX, score_convs
+from hckeras.export.classifier_blocks import classifier_block_scores, has_classifier_blocks
 
 
 def _summed_scores(model):
@@ -62,22 +65,25 @@ def _classifier_major(conv, cells):
     `m * K*K + k`."""
     import keras
 
-    kernel, bias = conv.get_weights()
     maps = conv.filters // cells
     order = np.arange(conv.filters).reshape(maps, cells).T.reshape(-1)
     copy = keras.layers.Conv2D.from_config({**conv.get_config(), "name": f"{conv.name}_streams"})
     copy.build(conv.input.shape)
-    copy.set_weights([kernel[..., order], bias[order]])
+    copy.set_weights([weight[..., order] for weight in conv.get_weights()])
     return copy
 
 
-def grid_stream_model(model):
+def grid_stream_model(model, classifier_blocks=True):
     """A probability model equal to `probability_model(model)` (up to float
     rounding) whose head works on grid streams.
 
     Args:
         model: a hypercolumn model with the efficient head (training model, with
             its 5-D logits, or probability model), all or one category's maps.
+        classifier_blocks: compute each classifier of the taps finer than the
+            coarsest on its band only (`hckeras.export.classifier_blocks`, where
+            the score conv allows it); False stitches every tap's full score
+            conv (kept for comparison: the same function, more multiply-adds).
 
     Returns:
         `keras.Model` with `model`'s inputs and `(B, S, S, M)` probabilities,
@@ -103,23 +109,25 @@ def grid_stream_model(model):
             "its own stream, grid streams would not skip any"
         )
     output_size = int(model.outputs[0].shape[1])
-    scores, constants = [], []
+    spatial, constants = [], []
     for conv in convs:
         tap = conv.name[: -len(SCORE_SUFFIX)]
-        x = _classifier_major(conv, cells)(conv.input)
-        (constants if tuple(x.shape[1:3]) == (1, 1) else scores).append((tap, x))
-    if not scores:
+        (constants if tuple(conv.output.shape[1:3]) == (1, 1) else spatial).append((tap, conv))
+    if not spatial:
         raise ValueError(f"model {model.name!r} has only 1 x 1 (fc) taps: nothing to stitch")
-    scores.sort(key=lambda item: item[1].shape[1] * item[1].shape[2])
-    if constants:
-        tap, coarsest = scores[0]
-        for name, constant in constants:
-            coarsest = keras.layers.Add(name=f"{name}_streams_add")([coarsest, constant])
-        scores[0] = (tap, coarsest)
+    spatial.sort(key=lambda item: item[1].output.shape[1] * item[1].output.shape[2])
     terms = []
-    for tap, x in scores:
+    for index, (tap, conv) in enumerate(spatial):
         try:
-            x = StitchGridStreams(grid_size, output_size, name=f"{tap}_stitch")(x)
+            if classifier_blocks and index > 0 and has_classifier_blocks(conv):
+                x = classifier_block_scores(conv, grid_size, output_size, tap)
+            else:
+                x = _classifier_major(conv, cells)(conv.input)
+                if index == 0:
+                    for name, constant in constants:
+                        fc = _classifier_major(constant, cells)(constant.input)
+                        x = keras.layers.Add(name=f"{name}_streams_add")([x, fc])
+                x = StitchGridStreams(grid_size, output_size, name=f"{tap}_stitch")(x)
         except ValueError as error:
             raise ValueError(f"tap {tap!r} of model {model.name!r}: {error}") from None
         if tuple(x.shape[1:3]) != (output_size, output_size):

@@ -139,9 +139,14 @@ def annotation_plan(twin):
     "tfmot": tfmot's own scheme (its registry, or its Conv2D/DepthwiseConv2D +
     BatchNormalization (+ ReLU) transforms, which fold the BN and fuse the
     activation: a custom config on the BN would stop them); "output": an output
-    quantizer; "none": no quantizer (the same-scale layers, resizing and
-    grid-stream stitching; a constant add that a ReLU after it fuses with; the
-    eq. 3 layers, whose ranges are fixed).
+    quantizer; "weights": tfmot's conv weight quantizer only (a linear Conv2D
+    whose output only feeds concatenations, the classifier blocks); "none": no
+    quantizer (the same-scale layers, resizing and grid-stream stitching; a
+    concatenation that only feeds concatenations; a constant add that a ReLU
+    after it fuses with; the eq. 3 layers, whose ranges are fixed). A tree of
+    concatenations thus has one quantizer, on its root, whose scale the
+    converter gives every tensor in it (a quantizer per input would cost a
+    requantize per concatenation).
     """
     import tf_keras
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
@@ -156,7 +161,18 @@ def annotation_plan(twin):
         after = consumers[layer.name]
         if isinstance(layer, tf_keras.layers.InputLayer):
             continue
-        if registry.supports(layer) or folds_into_conv(layer, consumers):
+        into_concatenation = bool(after) and all(
+            type(consumer).__name__ == "Concatenate" for consumer in after
+        )
+        if into_concatenation and kind == "Concatenate":
+            plan[layer.name] = "none"
+        elif (
+            into_concatenation
+            and kind == "Conv2D"
+            and layer.get_config().get("activation") == "linear"
+        ):
+            plan[layer.name] = "weights"
+        elif registry.supports(layer) or folds_into_conv(layer, consumers):
             plan[layer.name] = "tfmot"
         elif kind in (*SAME_SCALE_LAYERS, *INTERPOLATION_LAYERS):
             plan[layer.name] = "none"
@@ -171,6 +187,9 @@ def quantize_twin(twin):
     """`quantize_apply` on `twin`, every layer annotated by `annotation_plan`."""
     import tensorflow_model_optimization as tfmot
     import tf_keras
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_registry import (  # noqa: E501
+        Default8BitConvQuantizeConfig,
+    )
 
     configs = quantize_configs()
     plan = annotation_plan(twin)
@@ -184,11 +203,20 @@ def quantize_twin(twin):
         kind = plan[layer.name]
         if kind == "tfmot":
             return annotate(layer)
+        if kind == "weights":
+            return annotate(
+                layer, quantize_config=Default8BitConvQuantizeConfig(["kernel"], [], False)
+            )
         config = configs["OutputQuantizeConfig" if kind == "output" else "NoQuantizeConfig"]
         return annotate(layer, quantize_config=config())
 
     annotated = tf_keras.models.clone_model(twin, clone_function=clone)
-    with tfmot.quantization.keras.quantize_scope({**configs, **twin_layers()}):
+    scope = {
+        **configs,
+        **twin_layers(),
+        "Default8BitConvQuantizeConfig": Default8BitConvQuantizeConfig,
+    }
+    with tfmot.quantization.keras.quantize_scope(scope):
         return tfmot.quantization.keras.quantize_apply(annotated)
 
 

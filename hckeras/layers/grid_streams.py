@@ -16,6 +16,8 @@ same up to float rounding.
   `ValueError` where a coarse map is too small to separate them).
 - `StitchGridStreams`: `(B, h, w, K*K * M)` scores, classifier-major -> `(B, h, w,
   streams * M)` stitched maps, stream-major.
+- `stitch_blocks`: the same stitching from any per-classifier blocks
+  (`hckeras.export.classifier_blocks` computes each classifier only on its band).
 - `GridStreamInterpolation`: sigmoid, the streams' weights, and their sum.
 
 `hckeras.export.grid_stream_model` builds the export graph from them.
@@ -171,6 +173,27 @@ def stitch_streams(scores, row_bands, column_bands, grid_size, concatenate):
     """
     maps = int(scores.shape[-1]) // (grid_size * grid_size)
 
+    def block(row, top, bottom, column, left, right):
+        first = (row * grid_size + column) * maps
+        return scores[:, top:bottom, left:right, first : first + maps]
+
+    return stitch_blocks(block, row_bands, column_bands, concatenate)
+
+
+def stitch_blocks(block, row_bands, column_bands, concatenate):
+    """Stitch per-classifier blocks into stream-major maps.
+
+    Args:
+        block: `block(row, top, bottom, column, left, right)` -> `(B, bottom - top,
+            right - left, M)`, grid classifier (row, column)'s scores on its band.
+        row_bands, column_bands: `stream_bands` along h and w.
+        concatenate: `concatenate(tensors, axis=...)`.
+
+    Returns:
+        `(B, h, w, streams * M)`, stream-major (stream `u * min(K, 3) + v` holds
+        the classifiers with row mod 3 = u and column mod 3 = v).
+    """
+
     def join(tensors, axis):
         return tensors[0] if len(tensors) == 1 else concatenate(tensors, axis=axis)
 
@@ -178,13 +201,10 @@ def stitch_streams(scores, row_bands, column_bands, grid_size, concatenate):
     for bands in row_bands:
         streams = []
         for columns in column_bands:
-            strips = []
-            for row, top, bottom in bands:
-                blocks = []
-                for column, left, right in columns:
-                    first = (row * grid_size + column) * maps
-                    blocks.append(scores[:, top:bottom, left:right, first : first + maps])
-                strips.append(join(blocks, axis=2))
+            strips = [
+                join([block(row, top, bottom, *column) for column in columns], axis=2)
+                for row, top, bottom in bands
+            ]
             streams.append(join(strips, axis=1))
         stream_rows.append(join(streams, axis=3))
     # Three-input concatenations: XNNPACK left one of nine inputs to the builtin kernel.

@@ -132,9 +132,9 @@ def test_edge_latency_streams_stitched_head_has_no_classifier_blocks(capsys):
 
     # tiny at 96 px, S 32: pool2 (24 x 24) is the finer spatial tap.
     heads = ("streams", "streams_stitched")
-    models = build_models("tiny", 96, 32, 1, ["fp32"], keypoints=4, heads=heads)
+    models = build_models("tiny", 96, 32, 1, ["fp32"], keypoints=8, heads=heads)
     convs = {
-        head: profile_tflite(models[(f"tiny keypoints (4 maps){suffix}", "fp32")]).ops.count(
+        head: profile_tflite(models[(f"tiny keypoints (8 maps){suffix}", "fp32")]).ops.count(
             "CONV_2D"
         )
         for head, suffix in (("streams", ""), ("streams_stitched", ", streams_stitched head"))

@@ -8,8 +8,10 @@ Modules, one job each: `quantization` (variant -> converter settings), `convert`
 `litert_runner` (inference), `preflight` (GPU-delegate check), `parity` (LiteRT vs
 Keras), `qat` (quantization-aware training) on the tf_keras `twin`, `int8_graph`
 (int8-friendly rewrites), `category_model` (category-conditional models),
-`grid_stream_model` (eq. 3 on grid streams, the default export head), `profile`
-(XNNPACK partitions and ops outside them), `benchmark` (the export table).
+`grid_stream_model` (eq. 3 on grid streams, the export head of models with 4 or
+more maps), `classifier_blocks` (its finer taps' score convs, one per classifier
+band), `profile` (XNNPACK partitions and ops outside them), `benchmark` (the
+export table).
 Heavy imports (TensorFlow, tfmot) happen inside functions.
 """
 

@@ -73,6 +73,14 @@ def _classifier_major(conv, cells):
     return copy
 
 
+CLASSIFIER_BLOCK_MIN_MAPS = 8
+"""Classifier blocks from this many maps (M). Each block conv has M output channels;
+measured against stitching the full score conv (BENCHMARKS.md, "Classifier blocks";
+MobileNetV3 at 224 px, S 50, 1 thread, fp32 / int8 / QAT): 1 map from 2% faster to 34%
+slower, 3 maps 2-15% slower, 17 maps 2-16% faster; MobileNetV3-Small fp32 / int8: 4
+maps 3-4% slower, 8 maps 2-6% faster, 12 maps 7-15% faster."""
+
+
 def grid_stream_model(model, classifier_blocks=True):
     """A probability model equal to `probability_model(model)` (up to float
     rounding) whose head works on grid streams.
@@ -80,10 +88,11 @@ def grid_stream_model(model, classifier_blocks=True):
     Args:
         model: a hypercolumn model with the efficient head (training model, with
             its 5-D logits, or probability model), all or one category's maps.
-        classifier_blocks: compute each classifier of the taps finer than the
-            coarsest on its band only (`hckeras.export.classifier_blocks`, where
-            the score conv allows it); False stitches every tap's full score
-            conv (kept for comparison: the same function, more multiply-adds).
+        classifier_blocks: for models with at least `CLASSIFIER_BLOCK_MIN_MAPS`
+            maps, compute each classifier of the taps finer than the coarsest on
+            its band only (`hckeras.export.classifier_blocks`, where the score
+            conv allows it); False stitches every tap's full score conv (kept
+            for comparison: the same function, more multiply-adds).
 
     Returns:
         `keras.Model` with `model`'s inputs and `(B, S, S, M)` probabilities,
@@ -109,6 +118,7 @@ def grid_stream_model(model, classifier_blocks=True):
             "its own stream, grid streams would not skip any"
         )
     output_size = int(model.outputs[0].shape[1])
+    blocks = classifier_blocks and convs[0].filters // cells >= CLASSIFIER_BLOCK_MIN_MAPS
     spatial, constants = [], []
     for conv in convs:
         tap = conv.name[: -len(SCORE_SUFFIX)]
@@ -119,7 +129,7 @@ def grid_stream_model(model, classifier_blocks=True):
     terms = []
     for index, (tap, conv) in enumerate(spatial):
         try:
-            if classifier_blocks and index > 0 and has_classifier_blocks(conv):
+            if blocks and index > 0 and has_classifier_blocks(conv):
                 x = classifier_block_scores(conv, grid_size, output_size, tap)
             else:
                 x = _classifier_major(conv, cells)(conv.input)

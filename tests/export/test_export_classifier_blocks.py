@@ -6,7 +6,13 @@ import pytest
 
 from hckeras import build_hypercolumn_model, probability_model
 from hckeras.export.classifier_blocks import classifier_block_scores, has_classifier_blocks
-from hckeras.export.grid_stream_model import _classifier_major, grid_stream_model
+from hckeras.export.grid_stream_model import (
+    CLASSIFIER_BLOCK_MIN_MAPS as MIN_MAPS,
+)
+from hckeras.export.grid_stream_model import (
+    _classifier_major,
+    grid_stream_model,
+)
 from hckeras.layers import StitchGridStreams
 
 GRID, OUT = 5, 32
@@ -77,7 +83,7 @@ def test_which_convs_split_into_blocks(options, expected):
 def test_the_stream_model_blocks_the_finer_taps_only(rng):
     # tiny at 96 px: pool2 24 x 24 (3 x 3 neighbourhood), conv4 12 x 12, fc7.
     model = build_hypercolumn_model(
-        "tiny", grid_size=GRID, num_maps=3, output_size=OUT, input_size=96
+        "tiny", grid_size=GRID, num_maps=MIN_MAPS, output_size=OUT, input_size=96
     )
     x = rng.uniform(0, 255, (2, 96, 96, 3)).astype("float32")
     blocked, stitched = grid_stream_model(model), grid_stream_model(model, False)
@@ -88,6 +94,10 @@ def test_the_stream_model_blocks_the_finer_taps_only(rng):
     expected = np.asarray(probability_model(model)(x))
     np.testing.assert_allclose(np.asarray(blocked(x)), expected, atol=2e-6)
     np.testing.assert_allclose(np.asarray(stitched(x)), expected, atol=2e-6)
+    fewer = build_hypercolumn_model(
+        "tiny", grid_size=GRID, num_maps=MIN_MAPS - 1, output_size=OUT, input_size=96
+    )
+    assert "pool2_stitch" in [layer.name for layer in grid_stream_model(fewer).layers]
 
 
 def test_qat_quantizes_a_concatenation_tree_once():
@@ -96,7 +106,7 @@ def test_qat_quantizes_a_concatenation_tree_once():
     from hckeras.export.twin import twin_from_keras3
 
     model = build_hypercolumn_model(
-        "tiny", grid_size=GRID, num_maps=3, output_size=OUT, input_size=96
+        "tiny", grid_size=GRID, num_maps=MIN_MAPS, output_size=OUT, input_size=96
     )
     plan = annotation_plan(twin_from_keras3(grid_stream_model(model)))
     blocks = {name: kind for name, kind in plan.items() if name.startswith("pool2_classifier_")}
@@ -111,3 +121,29 @@ def test_qat_quantizes_a_concatenation_tree_once():
     assert plan["pool2_blocks_pad"] == "tfmot" and plan["pool2_crop_0_0"] == "tfmot"
     # The backbone's convs keep tfmot's own scheme (its BN folding).
     assert plan["conv1_conv"] == "tfmot"
+
+
+@pytest.mark.slow
+def test_qat_export_of_classifier_blocks_has_no_inner_requantize(tmp_path, rng, make_spec):
+    pytest.importorskip("tensorflow_model_optimization")
+    from hckeras.export.litert_runner import LiteRTRunner
+    from hckeras.export.parity import mask_iou
+    from hckeras.export.profile import profile_tflite
+    from hckeras.export.qat import QATConfig, export_qat
+
+    model = build_hypercolumn_model(
+        "tiny", grid_size=GRID, num_maps=MIN_MAPS, output_size=OUT, input_size=96
+    )
+    crops = rng.uniform(0, 255, (4, 96, 96, 3)).astype("float32")
+    spec = make_spec(num_maps=MIN_MAPS, input_size=96, output_size=OUT, grid_size=GRID)
+    path = tmp_path / "qat.tflite"
+    document = export_qat(
+        model, path, [(crops, None)], spec=spec, config=QATConfig(epochs=0), head="streams"
+    )
+    assert document["head"] == "grid_streams"
+    profile = profile_tflite(path)
+    assert profile.ops.count("CONV_2D") >= GRID * GRID  # pool2's classifier blocks
+    assert profile.partitions == 1 and profile.outside == ()
+    assert profile.inner_quantize == () and profile.float_ops == ()
+    reference = np.asarray(probability_model(model)(crops))
+    assert mask_iou(LiteRTRunner(path)(crops), reference).mean() >= 0.9

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from hckeras.cli.train import parse_taps
+from hckeras.export.grid_stream_model import HEAD_FORMS
 
 
 def _data_statistics(model, crops):
@@ -36,7 +37,7 @@ def _data_statistics(model, crops):
         layer.momentum = 0.99
 
 
-BENCH_HEADS = ("auto", "streams", "dense", "streams_stitched")
+BENCH_HEADS = (*HEAD_FORMS, "streams_stitched")
 """`--heads` forms: `export_graph`'s, and "streams_stitched", grid streams without
 classifier blocks (`grid_stream_model(classifier_blocks=False)`), for comparison."""
 

@@ -15,6 +15,8 @@ Concatenate) that tfmot quantizes itself.
         maps = classifier_block_scores(conv, grid_size=5, output_size=50, name="stride8")
 """
 
+import itertools
+
 import numpy as np
 
 
@@ -86,10 +88,11 @@ def classifier_block_scores(conv, grid_size, output_size, name):
         layer.set_weights([weight[..., channels] for weight in weights])
         return scores
 
-    count = [0]
+    number = itertools.count(1)
 
     def concatenate(tensors, axis):
-        count[0] += 1
-        return keras.layers.Concatenate(axis=axis, name=f"{name}_blocks_concat_{count[0]}")(tensors)
+        return keras.layers.Concatenate(axis=axis, name=f"{name}_blocks_concat_{next(number)}")(
+            tensors
+        )
 
     return stitch_blocks(block, rows, columns, concatenate)

@@ -6,13 +6,8 @@ import pytest
 
 from hckeras import build_hypercolumn_model, probability_model
 from hckeras.export.classifier_blocks import classifier_block_scores, has_classifier_blocks
-from hckeras.export.grid_stream_model import (
-    CLASSIFIER_BLOCK_MIN_MAPS as MIN_MAPS,
-)
-from hckeras.export.grid_stream_model import (
-    _classifier_major,
-    grid_stream_model,
-)
+from hckeras.export.grid_stream_model import CLASSIFIER_BLOCK_MIN_MAPS as MIN_MAPS
+from hckeras.export.grid_stream_model import _classifier_major, grid_stream_model
 from hckeras.layers import StitchGridStreams
 
 GRID, OUT = 5, 32

@@ -111,6 +111,18 @@ def test_data_and_metrics_do_not_import_keras():
     assert _run(code) == []
 
 
+def test_the_command_and_hckeras_synth_do_not_import_keras(tmp_path):
+    # Every subcommand's parser is built, and `synth` runs: none needs a backend.
+    code = (
+        "import json, sys\nfrom hckeras.cli.main import main\n"
+        "status = main(['synth', '--out', sys.argv[1], '--images', '1', '--size', '64', '64'])\n"
+        "modules = ('keras', 'tensorflow', 'jax', 'tf_keras')\n"
+        "print(json.dumps([status, sorted(m for m in modules if m in sys.modules)]))\n"
+    )
+    assert _run(code, tmp_path / "synth") == [0, []]
+    assert (tmp_path / "synth" / "annotations.json").is_file()
+
+
 def _has(module):
     import importlib.util
 

@@ -29,15 +29,25 @@ def register(subparsers):
         metavar=("MIN", "MAX"),
         help="range of image widths and heights in pixels (default 256 320)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes that render images (default: every CPU this process may use); "
+        "the files are the same for any number",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args):
     """Runs `hckeras synth` with parsed `args`; returns the exit status."""
-    from hckeras.data.synthetic import generate
+    from hckeras.data.synthetic import default_workers, generate
 
+    workers = default_workers() if args.workers is None else args.workers
     start = time.perf_counter()
-    path = generate(args.out, args.images, seed=args.seed, image_size_range=tuple(args.size))
+    path = generate(
+        args.out, args.images, seed=args.seed, image_size_range=tuple(args.size), workers=workers
+    )
     seconds = time.perf_counter() - start
     print(f"wrote {args.images} images and {path} in {seconds:.1f} s")
     return 0

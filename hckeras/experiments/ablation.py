@@ -27,8 +27,9 @@ def _log(message):
 def synthetic_splits(out_dir, train_images, val_images, seed):
     """Generate (or reuse) the train, validation and fresh test sets; returns their
     JSON paths. The test split (`seed + 2`, as many images as validation) is never
-    seen while training or choosing: it checks that validation figures carry over."""
-    from hckeras.data.synthetic import generate
+    seen while training or choosing: it checks that validation figures carry over.
+    Images render on every CPU (`default_workers`); the bytes do not depend on it."""
+    from hckeras.data.synthetic import default_workers, generate
 
     paths = {}
     splits = (
@@ -41,7 +42,7 @@ def synthetic_splits(out_dir, train_images, val_images, seed):
         json_path = folder / "annotations.json"
         if not json_path.exists():
             _log(f"generating {count} synthetic {split} images")
-            generate(folder, count, seed=split_seed)
+            generate(folder, count, seed=split_seed, workers=default_workers())
         paths[split] = json_path
     return paths
 

@@ -3,6 +3,7 @@
 import argparse
 import ast
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -285,6 +286,26 @@ def test_bad_arguments_raise_value_error(tmp_path):
         synthetic.generate(tmp_path, 1, seed=-3)
     with pytest.raises(ValueError, match="image_size_range"):
         synthetic.generate(tmp_path, 1, image_size_range=(300, 200))
+    for workers in (0, True, 1.5):
+        with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+            synthetic.generate(tmp_path, 1, workers=workers)
+
+
+def test_workers_write_the_same_bytes_as_one_process(tmp_path):
+    # 5 images over 2 spawned processes: chunks of one image, returned out of order
+    # or not, the annotation ids, parts files and detections must come out the same.
+    size = (96, 128)
+    one = synthetic.generate(tmp_path / "one", 5, seed=4, image_size_range=size).parent
+    two = synthetic.generate(tmp_path / "two", 5, seed=4, image_size_range=size, workers=2).parent
+    files = _file_bytes(one)
+    assert files == _file_bytes(two)
+    data = json.loads(files["annotations.json"])
+    assert [a["id"] for a in data["annotations"]] == list(range(1, len(data["annotations"]) + 1))
+    assert len({a["image_id"] for a in data["annotations"]}) > 1
+
+
+def test_default_workers_is_the_cpus_this_process_may_use():
+    assert 1 <= synthetic.default_workers() <= (os.cpu_count() or 1)
 
 
 def test_cli_writes_a_data_set(tmp_path, capsys):
@@ -293,6 +314,7 @@ def test_cli_writes_a_data_set(tmp_path, capsys):
     out = tmp_path / "cli"
     args = parser.parse_args(
         ["synth", "--out", str(out), "--images", "2", "--seed", "3", "--size", "64", "96"]
+        + ["--workers", "2"]
     )
     assert args.func(args) == 0
     data = json.loads((out / "annotations.json").read_text())
@@ -303,7 +325,7 @@ def test_cli_writes_a_data_set(tmp_path, capsys):
 
 def test_generator_modules_import_no_deep_learning_framework():
     allowed = {"numpy", "cv2", "pycocotools", "hckeras", "colorsys", "dataclasses", "json"}
-    allowed |= {"os", "tempfile", "pathlib"}
+    allowed |= {"os", "tempfile", "pathlib", "functools", "multiprocessing", "concurrent"}
     folder = Path(synthetic.__file__).parent
     for path in sorted(folder.glob("synthetic*.py")):
         for node in ast.walk(ast.parse(path.read_text())):

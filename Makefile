@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 # --no-compile: Python compiles a module's bytecode when it is first imported; compiling
 # every file of TensorFlow, JAX and the rest at install time took ~30 s more than that
-# (BENCHMARKS.md, "make demo's time").
+# (BENCHMARKS.md, "`make demo`'s time").
 $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -3,7 +3,7 @@
     hckeras evaluate --gt annotations.json --results results.json --metric apr --iou 0.5 0.7
     hckeras evaluate --gt annotations.json --results results.json --metric apk --json apk.json
     hckeras evaluate --model runs/x/model.keras --gt annotations.json \
-        --detections detections.json --metric apr   # predicts first
+        --detections detections.json   # predicts first; the model's task's metric
 
 Prints one row per category and the mean, and on stderr the ground-truth annotations
 that failed validation (skipped, by id); `--json` also writes the report of
@@ -34,7 +34,9 @@ def register(subparsers):
     parser.add_argument("--min-score", type=float, help="drop detections scored below this")
     add_scoring_argument(parser)
     parser.add_argument(
-        "--metric", choices=("apr", "apk", "apr-part", "miou"), default="apr", help="default: apr"
+        "--metric",
+        choices=("apr", "apk", "apr-part", "miou"),
+        help="default: the model's task's (apr, apk or apr-part) with --model, else apr",
     )
     parser.add_argument(
         "--iou",
@@ -65,12 +67,10 @@ def run(args):
     """Score `args.results` and print (and optionally write) the report."""
     from hckeras.metrics import evaluate_results
 
-    results = args.results
+    results, metric = args.results, args.metric or "apr"
     if args.model:
-        results = predict_results(args)
-    report = evaluate_results(
-        args.gt, results, args.metric, args.iou, args.ap_method, alpha=args.alpha
-    )
+        results, metric = predict_results(args)
+    report = evaluate_results(args.gt, results, metric, args.iou, args.ap_method, alpha=args.alpha)
     if report["skipped"]["counts"]:
         print(f"{args.gt}: {format_skipped(report['skipped'])}", file=sys.stderr)
     print(format_report(report))
@@ -82,15 +82,30 @@ def run(args):
 
 
 def predict_results(args):
-    """COCO results of `args.model` on the ground truth's images and `args.detections`."""
+    """COCO results of `args.model` on the ground truth's images and `args.detections`,
+    and the metric to score them with: `args.metric`, or the model's task's when None.
+
+    Raises:
+        ValueError: no detections, or a metric the model's results cannot be scored
+            with (`TASK_METRICS`), named before anything is predicted.
+    """
     from hckeras.inference.dataset import predict_dataset
     from hckeras.inference.predictor import load_predictor
+    from hckeras.metrics.evaluate import TASK_METRICS
 
     if not args.detections:
         raise ValueError("--model needs --detections (COCO results with boxes and scores)")
     images = args.images or os.path.dirname(os.path.abspath(args.gt))
     predictor = load_predictor(args.model, scoring=args.scoring)
-    return predict_dataset(predictor, args.gt, images, args.detections, min_score=args.min_score)
+    task = predictor.spec.task
+    metric = args.metric or TASK_METRICS[task][0]
+    if metric not in TASK_METRICS[task]:
+        raise ValueError(
+            f"model {args.model} is a {task} model; --metric {metric} scores other results "
+            f"(valid for it: {', '.join(TASK_METRICS[task])})"
+        )
+    results = predict_dataset(predictor, args.gt, images, args.detections, min_score=args.min_score)
+    return results, metric
 
 
 def format_skipped(skipped, max_ids=10):

@@ -38,7 +38,9 @@ def register(subparsers):
         description="Run a hypercolumn model on the detections of each image; write an "
         "overlay PNG per image and results.json (COCO results).",
     )
-    parser.add_argument("--model", required=True, metavar="M", help="model file (.keras)")
+    parser.add_argument(
+        "--model", required=True, metavar="M", help="model file (.keras or .tflite)"
+    )
     parser.add_argument(
         "--image", required=True, nargs="+", metavar="IMG", help="image files to predict on"
     )

@@ -7,6 +7,7 @@ data set sizes and epochs; `HEADLINES` the comparisons reported per seed.
 (docs/training.md, "Choosing the recipe").
 """
 
+from hckeras.metrics.evaluate import TASK_METRICS
 from hckeras.training.presets import preset_options
 
 # The CPU recipe shared by every experiment of a suite.
@@ -95,4 +96,4 @@ SDS_SYSTEMS = {"paper": ("system1", "system2")}
 """The SDS pipelines a suite adds after its experiments by default (`run_suite`): System 1
 refinement (Table 1) and System 2 rescoring (Table 2's last column)."""
 
-METRIC_OF_TASK = {"segmentation": "apr", "keypoints": "apk", "parts": "apr-part"}
+METRIC_OF_TASK = {task: metrics[0] for task, metrics in TASK_METRICS.items()}

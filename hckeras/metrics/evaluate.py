@@ -22,6 +22,14 @@ from hckeras.metrics.miou import evaluate_miou
 
 METRICS = ("apr", "apk", "apr-part", "miou")
 
+TASK_METRICS = {
+    "segmentation": ("apr", "miou"),
+    "keypoints": ("apk",),
+    "parts": ("apr-part", "apr", "miou"),
+}
+"""The metrics a model of each task can be scored with (its results carry masks,
+keypoints, or part labels and the foreground mask); the first is the task's own."""
+
 
 def _mean(values):
     defined = [v for v in values if v is not None and not math.isnan(v)]

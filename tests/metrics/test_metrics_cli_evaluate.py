@@ -47,13 +47,15 @@ def test_evaluate_prints_and_writes_json(tmp_path, capsys):
     gt_path, results_path = write_dataset(tmp_path)
     out = tmp_path / "report.json"
     args = _parse(["--gt", str(gt_path), "--results", str(results_path), "--json", str(out)])
-    assert (args.metric, args.iou, args.ap_method) == ("apr", [0.5, 0.7], "voc")
+    # No --metric: results files are scored with apr (a --model, with its task's metric).
+    assert (args.metric, args.iou, args.ap_method) == (None, [0.5, 0.7], "voc")
     assert args.func(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["apr", "(voc)", "AP@0.5", "AP@0.7"]
     assert lines[1].split() == ["person", "1.0000", "1.0000"]
     assert lines[2].split() == ["dog", "-", "-"]
     assert lines[-1].split() == ["mean", "1.0000", "1.0000"]
+    assert json.loads(out.read_text())["metric"] == "apr"
     assert json.loads(out.read_text())["mean"] == [1.0, 1.0]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 

@@ -8,6 +8,8 @@ Writes `model_<variant>.tflite` (+ `.json` metadata) per variant,
 prints the table, and exits 1 when a variant fails to export or misses a floor.
 """
 
+from hckeras.cli.predict import add_scoring_argument
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
@@ -36,6 +38,7 @@ def register(subparsers):
         help="COCO results boxes for --data: adds each variant's accuracy (APr, APK or "
         "APr-part) on --data, and a Keras reference row",
     )
+    add_scoring_argument(parser)
     parser.add_argument(
         "--max-accuracy-drop",
         type=float,
@@ -121,11 +124,21 @@ def run_export(args):
     elif {"int8", "qat"} & set(variants):
         raise ValueError("the int8 and qat variants need --data (calibration / training crops)")
     accuracy_fn = None
+    if args.scoring != "box" and not args.detections:
+        raise ValueError(
+            f"--scoring {args.scoring} ranks the accuracy columns: it needs --detections"
+        )
     if args.detections:
         if not args.data:
             raise ValueError("--detections needs --data (the ground truth they are scored on)")
+        if args.scoring == "mask" and spec.task != "segmentation":
+            raise ValueError(
+                f"--scoring mask ranks segmentation masks; {args.model} is a {spec.task} model"
+            )
         images = args.images or str(Path(args.data).resolve().parent)
-        accuracy_fn = task_accuracy(args.data, images, args.detections, num_threads=1)
+        accuracy_fn = task_accuracy(
+            args.data, images, args.detections, num_threads=1, scoring=args.scoring
+        )
     qat_config = QATConfig(
         epochs=args.qat_epochs, learning_rate=args.qat_learning_rate, steps_per_epoch=args.qat_steps
     )

@@ -371,15 +371,13 @@ def task_accuracy(gt, images_dir, detections, num_threads=None, scoring="box"):
     results (`Predictor`'s)."""
     from hckeras.inference.dataset import predict_dataset
     from hckeras.inference.predictor import load_predictor
-    from hckeras.metrics.evaluate import evaluate_results
-
-    metrics = {"segmentation": "apr", "keypoints": "apk", "parts": "apr-part"}
+    from hckeras.metrics.evaluate import TASK_METRICS, evaluate_results
 
     def accuracy(model_path):
         kwargs = {"num_threads": num_threads} if str(model_path).endswith(".tflite") else {}
         predictor = load_predictor(model_path, scoring=scoring, **kwargs)
         results = predict_dataset(predictor, gt, images_dir, detections)
-        report = evaluate_results(gt, results, metric=metrics[predictor.spec.task])
+        report = evaluate_results(gt, results, metric=TASK_METRICS[predictor.spec.task][0])
         return {
             f"{report['metric']} {column}": value
             for column, value in zip(report["columns"], report["mean"], strict=True)

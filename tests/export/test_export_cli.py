@@ -114,3 +114,25 @@ def test_accuracy_column_and_floor(trained_run, tmp_path):
     assert args.func(args) == 1
     _, fp32_row = json.loads((tmp_path / "b" / "export_report.json").read_text())
     assert fp32_row["exported"] and fp32_row["validated"] is False
+
+
+def test_scoring_mask_ranks_the_accuracy_columns_as_evaluate_does(trained_run, tmp_path):
+    from hckeras.inference.dataset import predict_dataset
+    from hckeras.inference.predictor import load_predictor
+    from hckeras.metrics import evaluate_results
+
+    model, val = str(trained_run.model_path), trained_run.val_json
+    detections = val.parent / "detections_simulated.json"
+    argv = [model, "--variants", "fp32", "--data", str(val), "--detections", str(detections)]
+    argv += ["--scoring", "mask", "--runs", "2", "--eval-count", "16", "--no-backbone"]
+    args = parse([*argv, "--out", str(tmp_path / "mask")])
+    assert args.func(args) == 0
+    keras_row, _ = json.loads((tmp_path / "mask" / "export_report.json").read_text())
+    results = predict_dataset(load_predictor(model, scoring="mask"), val, val.parent, detections)
+    report = evaluate_results(val, results, "apr")
+    measured = [keras_row["accuracy"][f"apr {column}"] for column in report["columns"]]
+    assert measured == pytest.approx(report["mean"], abs=1e-12)
+    # Without --detections there are no accuracy columns to rank.
+    args = parse([model, "--variants", "fp32", "--scoring", "mask", "--out", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="--scoring mask ranks the accuracy columns"):
+        args.func(args)

@@ -82,6 +82,7 @@ def _render_image(out, seed, index, image_size_range):
     entry, its instances as (annotation without id, part labels as PNG bytes), its
     simulated detector pool and its region candidates: a function of `(seed,
     index)` only, so images can be rendered in any order and in any process."""
+    category_ids = [category.id for category in CATEGORIES]
     rng = np.random.default_rng([seed, index])
     width, height = (int(v) for v in rng.integers(image_size_range[0], image_size_range[1] + 1, 2))
     scene = render_scene(rng, height, width)
@@ -100,7 +101,7 @@ def _render_image(out, seed, index, image_size_range):
         scene.distractor_boxes,
         width,
         height,
-        [category.id for category in CATEGORIES],
+        category_ids,
     )
     candidates = simulate_region_candidates(
         np.random.default_rng([seed, index, 3]),
@@ -108,7 +109,7 @@ def _render_image(out, seed, index, image_size_range):
         [(instance.category.id, instance.mask) for instance in scene.instances],
         height,
         width,
-        [category.id for category in CATEGORIES],
+        category_ids,
     )
     image = {"id": image_id, "file_name": file_name, "width": width, "height": height}
     return image, instances, raw_pool, candidates

@@ -1,16 +1,16 @@
 """Fixtures for the inference tests: COCO categories, specs and a tiny Keras model.
 
 Tests reach the helpers through fixtures (`spec_for`, `halves_output`,
-`segmentation_model`), never by importing this file. The tiny model ignores its
-input and outputs a known pattern on an 8 x 8 grid: channel `c` of `num_maps`
-is ~1 on the left half (columns 0-3) when `c` is even and on the right half
-when `c` is odd, ~0 elsewhere (sigmoid(+-10)).
+`segmentation_model`, `saved_segmentation_model`), never by importing this file.
+The tiny model ignores its input and outputs a known pattern on an 8 x 8 grid:
+channel `c` of `num_maps` is ~1 on the left half (columns 0-3) when `c` is even
+and on the right half when `c` is odd, ~0 elsewhere (sigmoid(+-10)).
 """
 
 import numpy as np
 import pytest
 
-from hckeras.model_spec import ModelSpec
+from hckeras.model_spec import ModelSpec, spec_path
 from hckeras.tasks import MapLayout
 
 CATEGORIES = [
@@ -104,3 +104,13 @@ def halves_output():
 def segmentation_model():
     """The tiny Keras model with 2 maps: person = left half, bird = right half."""
     return half_model(len(CATEGORIES))
+
+
+@pytest.fixture
+def saved_segmentation_model(tmp_path, segmentation_model):
+    """`tmp_path/run/model.keras`: the tiny 2-map model saved with its spec sidecar."""
+    path = tmp_path / "run" / "model.keras"
+    path.parent.mkdir()
+    segmentation_model.save(path)
+    make_spec("segmentation").save(spec_path(path))
+    return path

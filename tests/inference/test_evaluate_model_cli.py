@@ -9,15 +9,10 @@ import pytest
 
 from hckeras.cli.main import main
 from hckeras.metrics.evaluate import METRICS, TASK_METRICS
-from hckeras.model_spec import spec_path
 
 
 @pytest.fixture
-def workspace(tmp_path, segmentation_model, spec_for, categories):
-    model = tmp_path / "run" / "model.keras"
-    model.parent.mkdir()
-    segmentation_model.save(model)
-    spec_for("segmentation").save(spec_path(model))
+def workspace(tmp_path, saved_segmentation_model, categories):
     (tmp_path / "images").mkdir()
     cv2.imwrite(str(tmp_path / "images" / "000007.png"), np.zeros((60, 80, 3), np.uint8))
     gt = {

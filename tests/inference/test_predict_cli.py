@@ -10,7 +10,6 @@ import pytest
 from pycocotools.coco import COCO
 
 from hckeras.cli.predict import assign_image_ids, register
-from hckeras.model_spec import spec_path
 
 
 def _run(argv):
@@ -21,11 +20,7 @@ def _run(argv):
 
 
 @pytest.fixture
-def workspace(tmp_path, segmentation_model, spec_for, categories):
-    model = tmp_path / "run" / "model.keras"
-    model.parent.mkdir()
-    segmentation_model.save(model)
-    spec_for("segmentation").save(spec_path(model))
+def workspace(tmp_path, saved_segmentation_model, categories):
     (tmp_path / "images").mkdir()
     image = np.zeros((60, 80, 3), np.uint8)
     image[:, 40:] = 200

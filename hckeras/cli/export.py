@@ -16,23 +16,77 @@ def register(subparsers):
         "export", help="export LiteRT (.tflite) variants and benchmark them"
     )
     parser.add_argument("model", help="trained .keras file (with its .json spec sidecar)")
-    parser.add_argument("--variants", default="fp32,fp16,dynamic,int8", help="comma-separated")
+    parser.add_argument(
+        "--variants",
+        default="fp32,fp16,dynamic,int8",
+        help="comma-separated, of fp32, fp16, dynamic, int8 and qat (default: %(default)s)",
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--data", help="COCO JSON: calibration, parity and QAT crops")
     parser.add_argument("--images", help="image folder of --data (default: its folder)")
     parser.add_argument("--train-data", help="COCO JSON for QAT fine-tuning (default: --data)")
-    parser.add_argument("--calibration-count", type=int, default=128)
-    parser.add_argument("--eval-count", type=int, default=64)
-    parser.add_argument("--threads", default="1,2", help="CPU thread counts to time")
-    parser.add_argument("--runs", type=int, default=20, help="timed runs (median reported)")
-    parser.add_argument("--qat-epochs", type=int, default=1)
-    parser.add_argument("--qat-steps", type=int, default=None, help="batches per QAT epoch")
-    parser.add_argument("--qat-learning-rate", type=float, default=1e-5)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-fp32-diff", type=float, default=1e-4)
-    parser.add_argument("--max-fp16-diff", type=float, default=5e-3)
-    parser.add_argument("--min-iou", type=float, default=0.95, help="quantized vs float")
-    parser.add_argument("--min-argmax", type=float, default=0.95, help="quantized vs float")
+    parser.add_argument(
+        "--calibration-count",
+        type=int,
+        default=128,
+        help="--data crops that calibrate int8 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--eval-count",
+        type=int,
+        default=64,
+        help="--data crops of the parity columns (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--threads", default="1,2", help="CPU thread counts to time (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=20, help="timed runs, median reported (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--qat-epochs", type=int, default=1, help="QAT fine-tuning epochs (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--qat-steps", type=int, help="batches per QAT epoch (default: the whole training set)"
+    )
+    parser.add_argument(
+        "--qat-learning-rate",
+        type=float,
+        default=1e-5,
+        help="QAT fine-tuning learning rate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        help="crops per batch of QAT fine-tuning and of reading --data (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-fp32-diff",
+        type=float,
+        default=1e-4,
+        help="fp32 floor: largest probability difference from Keras (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-fp16-diff",
+        type=float,
+        default=5e-3,
+        help="fp16 floor: largest probability difference from Keras (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--min-iou",
+        type=float,
+        default=0.95,
+        help="dynamic, int8 and qat floor: mean mask IoU with the float model's "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--min-argmax",
+        type=float,
+        default=0.95,
+        help="dynamic, int8 and qat floor of keypoint models: share of keypoint argmaxes "
+        "within one cell of the float model's (default: %(default)s)",
+    )
     parser.add_argument(
         "--detections",
         help="COCO results boxes for --data: adds each variant's accuracy (APr, APK or "

@@ -185,10 +185,6 @@ def run_export(args):
     if args.detections:
         if not args.data:
             raise ValueError("--detections needs --data (the ground truth they are scored on)")
-        if args.scoring == "mask" and spec.task != "segmentation":
-            raise ValueError(
-                f"--scoring mask ranks segmentation masks; {args.model} is a {spec.task} model"
-            )
         images = args.images or str(Path(args.data).resolve().parent)
         accuracy_fn = task_accuracy(
             args.data, images, args.detections, num_threads=1, scoring=args.scoring
